@@ -1,12 +1,31 @@
+// kubectl-globalquery is a kubectl plugin: `kubectl globalquery QUERY`.
 package main
 
 import (
-	_ "github.com/olekukonko/tablewriter"
-	_ "github.com/prometheus/prometheus/promql"
-	_ "github.com/spf13/cobra"
-	_ "google.golang.org/grpc"
-	_ "k8s.io/cli-runtime/pkg/genericclioptions"
-	_ "k8s.io/client-go/tools/portforward"
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/globalquery/kubectl-globalquery/pkg/cmd"
 )
 
-func main() {}
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	root := cmd.NewRootCommand(streams)
+	err := root.ExecuteContext(ctx)
+	interrupted := ctx.Err() != nil
+	stop()
+	if err != nil {
+		if interrupted {
+			fmt.Fprintln(os.Stderr, "Interrupted.")
+			os.Exit(130)
+		}
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		os.Exit(cmd.ExitCode(err))
+	}
+}

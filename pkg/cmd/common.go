@@ -1,0 +1,254 @@
+// Package cmd holds the cobra commands. Each command follows kubectl's Complete / Validate / Run
+// pattern so that it can be driven from tests without a shell.
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/globalquery/kubectl-globalquery/pkg/connect"
+	"github.com/globalquery/kubectl-globalquery/pkg/dedup"
+	"github.com/globalquery/kubectl-globalquery/pkg/discovery"
+	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
+	"github.com/globalquery/kubectl-globalquery/pkg/tunnel"
+)
+
+// DefaultReplicaLabels are the operator's default replica label and the common short form.
+var DefaultReplicaLabels = []string{"prometheus_replica", "replica"}
+
+// StoreOptions are the flags shared by every command that reads from stores: where the stores
+// are, and how their answers combine.
+type StoreOptions struct {
+	Kube *genericclioptions.ConfigFlags
+
+	Contexts       []string
+	AllContexts    bool
+	Service        string
+	Selector       string
+	PortName       string
+	Port           int
+	Endpoints      []string
+	NoWebSocket    bool
+	ConnectTimeout time.Duration
+
+	Dedup           bool
+	ReplicaLabels   []string
+	DedupFunc       string
+	PartialResponse bool
+
+	algo dedup.Algorithm
+	genericiooptions.IOStreams
+}
+
+// NewStoreOptions returns options with the Querier's defaults.
+func NewStoreOptions(streams genericiooptions.IOStreams) *StoreOptions {
+	kube := genericclioptions.NewConfigFlags(false)
+	// --context is ours: it may be repeated to span clusters.
+	kube.Context = nil
+	return &StoreOptions{
+		Kube:           kube,
+		Service:        discovery.DefaultService,
+		PortName:       discovery.DefaultPortName,
+		Port:           discovery.DefaultPort,
+		ConnectTimeout: 30 * time.Second,
+		Dedup:          true,
+		ReplicaLabels:  slices.Clone(DefaultReplicaLabels),
+		DedupFunc:      string(dedup.Penalty),
+		IOStreams:      streams,
+	}
+}
+
+// AddFlags registers the flags on fs.
+func (o *StoreOptions) AddFlags(fs *pflag.FlagSet) {
+	o.Kube.AddFlags(fs)
+	fs.StringArrayVar(&o.Contexts, "context", nil, "Kubeconfig context to query; repeat to span several clusters (default: the current context)")
+	fs.BoolVar(&o.AllContexts, "all-contexts", false, "Query every context of the kubeconfig")
+	fs.StringVar(&o.Service, "service", o.Service, "Name of the services that front Prometheus pods")
+	fs.StringVarP(&o.Selector, "selector", "l", "", "Label selector for the services instead of --service (e.g. app.kubernetes.io/name=prometheus)")
+	fs.StringVar(&o.PortName, "port-name", o.PortName, "Name of the service port of the Thanos sidecar's StoreAPI")
+	fs.IntVar(&o.Port, "port", o.Port, "StoreAPI port to use when the service names none --port-name")
+	fs.StringArrayVar(&o.Endpoints, "endpoint", nil, "StoreAPI address HOST:PORT to query directly, skipping discovery; repeatable")
+	fs.BoolVar(&o.NoWebSocket, "disable-websocket", false, "Open port-forwards over SPDY only, without trying WebSocket first")
+	fs.DurationVar(&o.ConnectTimeout, "connect-timeout", o.ConnectTimeout, "How long to wait for each store's tunnel and Info answer")
+	fs.BoolVar(&o.Dedup, "dedup", o.Dedup, "Merge HA replicas that differ only by replica labels (--dedup=false shows every replica)")
+	fs.StringArrayVar(&o.ReplicaLabels, "replica-label", o.ReplicaLabels, "External label that tells HA replicas apart; repeatable")
+	fs.StringVar(&o.DedupFunc, "dedup-func", o.DedupFunc, "Deduplication algorithm, as the Querier's --deduplication.func: penalty or chain")
+	fs.BoolVar(&o.PartialResponse, "partial-response", false, "Answer from the stores that work when some fail, with a warning naming each missing store")
+}
+
+// Validate checks flag combinations.
+func (o *StoreOptions) Validate() error {
+	algo, err := dedup.ParseAlgorithm(o.DedupFunc)
+	if err != nil {
+		return usageError("--dedup-func: %v", err)
+	}
+	o.algo = algo
+	if o.AllContexts && len(o.Contexts) > 0 {
+		return usageError("--all-contexts and --context cannot be used together")
+	}
+	if len(o.Endpoints) > 0 && (o.AllContexts || len(o.Contexts) > 0 || o.Selector != "") {
+		return usageError("--endpoint skips discovery and cannot be combined with --context, --all-contexts or -l")
+	}
+	for _, e := range o.Endpoints {
+		if !strings.Contains(e, ":") {
+			return usageError("--endpoint %q: want HOST:PORT", e)
+		}
+	}
+	return nil
+}
+
+// FanoutOptions returns how the stores' answers combine.
+func (o *StoreOptions) FanoutOptions() fanout.Options {
+	return fanout.Options{
+		ReplicaLabels:   o.ReplicaLabels,
+		Dedup:           o.Dedup,
+		DedupAlgorithm:  o.algo,
+		PartialResponse: o.PartialResponse,
+	}
+}
+
+// Connect discovers and connects to the stores. Problems that leave the rest usable (a namespace
+// the user may not read, a store that is down under --partial-response) come back as warnings.
+func (o *StoreOptions) Connect(ctx context.Context) (*connect.Set, []string, error) {
+	copts := connect.Options{Tunnel: tunnel.Options{DisableWebSocket: o.NoWebSocket}, InfoTimeout: o.ConnectTimeout}
+	var (
+		clusters []connect.Cluster
+		warnings []string
+	)
+	if len(o.Endpoints) == 0 {
+		var err error
+		clusters, warnings, err = o.discover(ctx)
+		if err != nil {
+			return nil, warnings, err
+		}
+	}
+	set := connect.Connect(ctx, clusters, o.Endpoints, copts)
+	if len(set.Failures) > 0 {
+		if !o.PartialResponse || len(set.Stores) == 0 {
+			set.Close()
+			errs := make([]error, len(set.Failures))
+			for i, f := range set.Failures {
+				errs[i] = f
+			}
+			hint := "; use --partial-response to answer from the other stores"
+			if len(set.Stores) == 0 {
+				hint = ""
+			}
+			return nil, warnings, fmt.Errorf("%w%s", errors.Join(errs...), hint)
+		}
+		for _, f := range set.Failures {
+			warnings = append(warnings, f.Error()+" (partial response: its data is missing)")
+		}
+	}
+	return set, warnings, nil
+}
+
+func (o *StoreOptions) contexts() ([]string, error) {
+	if len(o.Contexts) > 0 {
+		return o.Contexts, nil
+	}
+	if !o.AllContexts {
+		return []string{""}, nil
+	}
+	raw, err := o.Kube.ToRawKubeConfigLoader().RawConfig()
+	if err != nil {
+		return nil, explainKubeconfig(err)
+	}
+	var names []string
+	for n := range raw.Contexts {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	if len(names) == 0 {
+		return nil, errors.New("--all-contexts: the kubeconfig has no contexts")
+	}
+	return names, nil
+}
+
+func (o *StoreOptions) discover(ctx context.Context) ([]connect.Cluster, []string, error) {
+	names, err := o.contexts()
+	if err != nil {
+		return nil, nil, err
+	}
+	ns := ""
+	if o.Kube.Namespace != nil {
+		ns = *o.Kube.Namespace
+	}
+	var (
+		clusters []connect.Cluster
+		warnings []string
+		notFound []error
+	)
+	for _, name := range names {
+		if name != "" {
+			o.Kube.Context = &name
+		}
+		cfg, err := o.Kube.ToRESTConfig()
+		o.Kube.Context = nil
+		if err != nil {
+			return nil, warnings, explainKubeconfig(err)
+		}
+		kc, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			return nil, warnings, err
+		}
+		res, err := discovery.Discover(ctx, kc, discovery.Options{
+			Namespace: ns, Service: o.Service, Selector: o.Selector, PortName: o.PortName, Port: o.Port,
+		})
+		prefix := ""
+		if name != "" && len(names) > 1 {
+			prefix = "context " + name + ": "
+		}
+		if res != nil {
+			for _, p := range res.Problems {
+				warnings = append(warnings, prefix+p.Error())
+			}
+		}
+		var nf *discovery.NotFoundError
+		if errors.As(err, &nf) && len(names) > 1 {
+			notFound = append(notFound, fmt.Errorf("%s%w", prefix, err))
+			continue
+		}
+		if err != nil {
+			return nil, warnings, fmt.Errorf("%s%w", prefix, explainAPIServer(err, cfg.Host))
+		}
+		clusters = append(clusters, connect.Cluster{Context: name, Config: cfg, Targets: res.Targets})
+	}
+	if len(clusters) == 0 && len(notFound) > 0 {
+		return nil, warnings, errors.Join(notFound...)
+	}
+	for _, e := range notFound {
+		warnings = append(warnings, e.Error())
+	}
+	return clusters, warnings, nil
+}
+
+// explainKubeconfig words kubeconfig problems as kubectl does: which file, which context.
+func explainKubeconfig(err error) error {
+	if clientcmd.IsEmptyConfig(err) {
+		return fmt.Errorf("no kubeconfig found: set KUBECONFIG, pass --kubeconfig, or use --endpoint HOST:PORT to query StoreAPI endpoints directly")
+	}
+	return fmt.Errorf("kubeconfig: %w", err)
+}
+
+// explainAPIServer words a failure to reach the API server in one line naming it.
+func explainAPIServer(err error, host string) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "connection refused"), strings.Contains(msg, "no such host"), strings.Contains(msg, "i/o timeout"):
+		return fmt.Errorf("cannot reach the API server at %s: %w", host, err)
+	case strings.Contains(msg, "x509:") || strings.Contains(msg, "tls:"):
+		return fmt.Errorf("TLS handshake with the API server at %s failed (wrong CA or server name in the kubeconfig?): %w", host, err)
+	}
+	return err
+}

@@ -1,0 +1,168 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/globalquery/kubectl-globalquery/pkg/engine"
+	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
+	"github.com/globalquery/kubectl-globalquery/pkg/output"
+)
+
+// QueryOptions run one PromQL query, instant or range.
+type QueryOptions struct {
+	*StoreOptions
+
+	Query                      string
+	Time, Start, End, Step     string
+	Since                      time.Duration
+	LookbackDelta, EvalTimeout time.Duration
+	MaxSamples                 int
+	Output                     string
+
+	isRange         bool
+	ts, start, end  time.Time
+	step            time.Duration
+	now             func() time.Time
+}
+
+// NewQueryOptions returns defaults.
+func NewQueryOptions(streams genericiooptions.IOStreams) *QueryOptions {
+	return &QueryOptions{StoreOptions: NewStoreOptions(streams), Output: "table", EvalTimeout: 2 * time.Minute, now: time.Now}
+}
+
+func (o *QueryOptions) addQueryFlags(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.StringVar(&o.Time, "time", "", "Evaluation time of an instant query: RFC 3339 or Unix seconds (default now)")
+	fs.StringVar(&o.Start, "start", "", "Start of a range query: RFC 3339 or Unix seconds")
+	fs.StringVar(&o.End, "end", "", "End of a range query (default now)")
+	fs.StringVar(&o.Step, "step", "", "Resolution of a range query: a duration or seconds (default: range/250, at least 1s)")
+	fs.DurationVar(&o.Since, "since", 0, "Range query over the last duration, e.g. 1h (instead of --start/--end)")
+	fs.DurationVar(&o.LookbackDelta, "lookback-delta", 0, "How far back to look for a sample (default 5m, as in Prometheus)")
+	fs.DurationVar(&o.EvalTimeout, "timeout", o.EvalTimeout, "Maximum time to evaluate the query")
+	fs.IntVar(&o.MaxSamples, "max-samples", 50_000_000, "Maximum number of samples a query may load into memory")
+	fs.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table or json")
+}
+
+// Complete fills in what follows from the arguments.
+func (o *QueryOptions) Complete(args []string) error {
+	if len(args) != 1 {
+		return usageError("expected exactly one PromQL query argument, got %d", len(args))
+	}
+	o.Query = args[0]
+	return nil
+}
+
+// Validate checks the query and the flags before any connection is opened.
+func (o *QueryOptions) Validate() error {
+	if err := o.StoreOptions.Validate(); err != nil {
+		return err
+	}
+	if err := engine.Validate(o.Query); err != nil {
+		return err
+	}
+	switch o.Output {
+	case "table", "json":
+	default:
+		return usageError("--output %q: want table or json", o.Output)
+	}
+	now := o.now()
+	rangeFlags := o.Start != "" || o.End != "" || o.Step != "" || o.Since > 0
+	if o.Time != "" && rangeFlags {
+		return usageError("--time is for instant queries and cannot be combined with --start, --end, --step or --since")
+	}
+	if o.Since > 0 && (o.Start != "" || o.End != "") {
+		return usageError("--since cannot be combined with --start or --end")
+	}
+	if !rangeFlags {
+		o.ts = now
+		if o.Time != "" {
+			t, err := parseTime(o.Time, now)
+			if err != nil {
+				return usageError("--time: %v", err)
+			}
+			o.ts = t
+		}
+		return nil
+	}
+	o.isRange = true
+	o.end = now
+	if o.End != "" {
+		t, err := parseTime(o.End, now)
+		if err != nil {
+			return usageError("--end: %v", err)
+		}
+		o.end = t
+	}
+	switch {
+	case o.Since > 0:
+		o.start = o.end.Add(-o.Since)
+	case o.Start != "":
+		t, err := parseTime(o.Start, now)
+		if err != nil {
+			return usageError("--start: %v", err)
+		}
+		o.start = t
+	default:
+		return usageError("a range query needs --start or --since")
+	}
+	if o.end.Before(o.start) {
+		return usageError("--end is before --start")
+	}
+	if o.Step != "" {
+		d, err := parseDuration(o.Step)
+		if err != nil {
+			return usageError("--step: %v", err)
+		}
+		if d <= 0 {
+			return usageError("--step must be positive")
+		}
+		o.step = d
+	} else {
+		o.step = max(time.Second, o.end.Sub(o.start)/250).Truncate(time.Second)
+	}
+	// Prometheus refuses more than 11,000 points per series.
+	if o.end.Sub(o.start)/o.step > 11000 {
+		return usageError("--step %s is too small for this range: at most 11,000 points per series", o.step)
+	}
+	return nil
+}
+
+// Run connects, evaluates and prints.
+func (o *QueryOptions) Run(ctx context.Context) error {
+	set, warnings, err := o.Connect(ctx)
+	for _, w := range warnings {
+		fmt.Fprintln(o.ErrOut, "Warning:", w)
+	}
+	if err != nil {
+		return err
+	}
+	defer set.Close()
+
+	q := &fanout.Queryable{Stores: set.FanoutStores(), Opts: o.FanoutOptions()}
+	eng := engine.New(engine.Options{LookbackDelta: o.LookbackDelta, Timeout: o.EvalTimeout, MaxSamples: o.MaxSamples})
+	var res *engine.Result
+	if o.isRange {
+		res, err = eng.Range(ctx, q, o.Query, o.start, o.end, o.step)
+	} else {
+		res, err = eng.Instant(ctx, q, o.Query, o.ts)
+	}
+	if err != nil {
+		return err
+	}
+	if o.Output == "json" {
+		return output.WriteJSON(o.Out, res.Value, o.Query, res.Warnings, warnings)
+	}
+	warns, infos := res.Warnings.AsStrings(o.Query, 10, 10)
+	for _, w := range warns {
+		fmt.Fprintln(o.ErrOut, "Warning:", w)
+	}
+	for _, i := range infos {
+		fmt.Fprintln(o.ErrOut, "Info:", i)
+	}
+	return output.WriteTable(o.Out, res.Value)
+}

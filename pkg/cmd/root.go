@@ -1,0 +1,50 @@
+package cmd
+
+import (
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+// NewRootCommand is `kubectl globalquery`.
+func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewQueryOptions(streams)
+	cmd := &cobra.Command{
+		Use:   "kubectl-globalquery QUERY",
+		Short: "Run PromQL across every Prometheus in your clusters, deduplicated, with nothing installed in them",
+		Long: `Finds every prometheus-operated service the kubeconfig can see, opens port-forwards to each
+Prometheus pod's Thanos sidecar, reads series through the Thanos StoreAPI, merges and
+deduplicates HA replicas like Thanos Querier (--query.replica-label), and evaluates the query
+locally with the Prometheus engine.`,
+		Example: `  # Which targets are up, across all regions, one row per target
+  kubectl globalquery 'up'
+
+  # Every replica, not deduplicated
+  kubectl globalquery 'up' --dedup=false
+
+  # A range query over the last hour, as the Prometheus API's JSON
+  kubectl globalquery 'sum by (cluster) (rate(http_requests_total[5m]))' --since 1h -o json
+
+  # StoreAPI endpoints you can reach directly, without kube
+  kubectl globalquery 'up' --endpoint 127.0.0.1:10901`,
+		Args:          cobra.ArbitraryArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return c.Help()
+			}
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(c.Context())
+		},
+	}
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError("%v", err) })
+	o.AddFlags(cmd.PersistentFlags())
+	o.addQueryFlags(cmd)
+	cmd.AddCommand(NewStoresCommand(o.StoreOptions), NewVersionCommand(streams))
+	return cmd
+}

@@ -1,0 +1,82 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+	"github.com/spf13/cobra"
+
+	"github.com/globalquery/kubectl-globalquery/pkg/connect"
+)
+
+// NewStoresCommand lists the StoreAPI endpoints that queries would use.
+func NewStoresCommand(o *StoreOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "stores",
+		Short: "List the discovered StoreAPI endpoints with their external labels and time ranges",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return runStores(c.Context(), o)
+		},
+	}
+}
+
+func runStores(ctx context.Context, o *StoreOptions) error {
+	// A store listing is useful precisely when some stores are broken: show them all.
+	partial := o.PartialResponse
+	o.PartialResponse = true
+	set, warnings, err := o.Connect(ctx)
+	o.PartialResponse = partial
+	for _, w := range warnings {
+		if !strings.Contains(w, "partial response") {
+			fmt.Fprintln(o.ErrOut, "Warning:", w)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	defer set.Close()
+	printStores(o, set)
+	return nil
+}
+
+func printStores(o *StoreOptions, set *connect.Set) {
+	t := tablewriter.NewTable(o.Out,
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
+			Borders: tw.BorderNone, Symbols: tw.NewSymbols(tw.StyleNone),
+			Settings: tw.Settings{Separators: tw.Separators{BetweenColumns: tw.Off}, Lines: tw.Lines{ShowHeaderLine: tw.Off}},
+		})),
+		tablewriter.WithConfig(tablewriter.Config{
+			Header: tw.CellConfig{Alignment: tw.CellAlignment{Global: tw.AlignLeft}, Formatting: tw.CellFormatting{AutoFormat: tw.On}, Padding: tw.CellPadding{Global: tw.Padding{Right: "   "}}},
+			Row:    tw.CellConfig{Alignment: tw.CellAlignment{Global: tw.AlignLeft}, Padding: tw.CellPadding{Global: tw.Padding{Right: "   "}}},
+		}),
+	)
+	t.Header("store", "labels", "min time", "max time", "health", "rtt")
+	for _, s := range set.Stores {
+		var ls []string
+		for _, l := range s.Store.Info.LabelSets {
+			ls = append(ls, l.String())
+		}
+		_ = t.Append([]string{s.Store.Name, strings.Join(ls, " "), fmtStoreTime(s.Store.Info.MinTime), fmtStoreTime(s.Store.Info.MaxTime), "up", s.RTT.Round(time.Millisecond).String()})
+	}
+	for _, f := range set.Failures {
+		_ = t.Append([]string{f.Name, "", "", "", "down: " + strings.TrimPrefix(f.Error(), "store "+f.Name+": "), ""})
+	}
+	_ = t.Render()
+}
+
+func fmtStoreTime(ms int64) string {
+	// Sidecars advertise the largest int64 for "up to now".
+	if ms >= 1<<62 || ms <= -(1<<62) {
+		return "-"
+	}
+	return time.UnixMilli(ms).UTC().Format(time.RFC3339)
+}

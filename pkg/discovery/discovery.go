@@ -1,0 +1,205 @@
+// Package discovery finds the Prometheus pods behind `prometheus-operated` services (or any
+// services the user names) and the port of their Thanos sidecar's StoreAPI.
+package discovery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/client-go/kubernetes"
+)
+
+const (
+	// DefaultService is the headless service the Prometheus Operator creates for every Prometheus.
+	DefaultService = "prometheus-operated"
+	// DefaultPortName is the sidecar gRPC port's name in that service.
+	DefaultPortName = "grpc"
+	// DefaultPort is the sidecar's StoreAPI port when the service names none.
+	DefaultPort = 10901
+)
+
+// Options say what to look for.
+type Options struct {
+	Namespace string // "" = every namespace the user may list
+	Service   string // service name; ignored when Selector is set
+	Selector  string // label selector for services
+	PortName  string
+	Port      int // used when no port is named PortName
+}
+
+// Target is one pod to open a tunnel to.
+type Target struct {
+	Namespace, Pod, Service string
+	Port                    int
+}
+
+func (t Target) String() string { return t.Namespace + "/" + t.Pod }
+
+// Problem is something discovery could not do but that does not stop the rest: a namespace the
+// user may not read, a pod that is not ready.
+type Problem struct {
+	Namespace, Pod string
+	Err            error
+}
+
+func (p Problem) Error() string {
+	where := p.Namespace
+	if p.Pod != "" {
+		where += "/" + p.Pod
+	}
+	return where + ": " + p.Err.Error()
+}
+
+// Result is what discovery found.
+type Result struct {
+	Targets  []Target
+	Problems []Problem
+	Services int // services matched
+}
+
+// NotFoundError says no service matched, and how to point elsewhere.
+type NotFoundError struct {
+	What, Where string
+}
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("no %s found in %s; point at other services with --service NAME or -l SELECTOR, "+
+		"or at StoreAPI addresses directly with --endpoint HOST:PORT", e.What, e.Where)
+}
+
+// Discover lists the matching services and the ready pods behind each through its EndpointSlices.
+func Discover(ctx context.Context, kc kubernetes.Interface, o Options) (*Result, error) {
+	if o.Service == "" {
+		o.Service = DefaultService
+	}
+	if o.PortName == "" {
+		o.PortName = DefaultPortName
+	}
+	if o.Port == 0 {
+		o.Port = DefaultPort
+	}
+	lo := metav1.ListOptions{}
+	what := fmt.Sprintf("service %q", o.Service)
+	if o.Selector != "" {
+		lo.LabelSelector = o.Selector
+		what = fmt.Sprintf("services matching %q", o.Selector)
+	} else {
+		lo.FieldSelector = fields.OneTermEqualSelector("metadata.name", o.Service).String()
+	}
+
+	res := &Result{}
+	svcs, err := listServices(ctx, kc, o.Namespace, lo, res)
+	if err != nil {
+		return nil, err
+	}
+	res.Services = len(svcs)
+	if len(svcs) == 0 {
+		where := "any namespace you may list"
+		if o.Namespace != "" {
+			where = "namespace " + o.Namespace
+		}
+		if len(res.Problems) > 0 {
+			where += fmt.Sprintf(" (%d namespaces could not be read)", len(res.Problems))
+		}
+		return res, &NotFoundError{What: what, Where: where}
+	}
+	for _, svc := range svcs {
+		targets, problems, err := podsBehind(ctx, kc, &svc, o)
+		if err != nil {
+			res.Problems = append(res.Problems, Problem{Namespace: svc.Namespace, Err: err})
+			continue
+		}
+		res.Targets = append(res.Targets, targets...)
+		res.Problems = append(res.Problems, problems...)
+	}
+	slices.SortFunc(res.Targets, func(a, b Target) int {
+		return strings.Compare(a.Namespace+"/"+a.Pod, b.Namespace+"/"+b.Pod)
+	})
+	return res, nil
+}
+
+// listServices lists across all namespaces when allowed; otherwise namespace by namespace, so
+// that a user who may read only some namespaces still gets those.
+func listServices(ctx context.Context, kc kubernetes.Interface, ns string, lo metav1.ListOptions, res *Result) ([]corev1.Service, error) {
+	list, err := kc.CoreV1().Services(ns).List(ctx, lo)
+	if err == nil {
+		return list.Items, nil
+	}
+	if ns != "" || !apierrors.IsForbidden(err) {
+		return nil, explainAPI(err, "list", "services", ns)
+	}
+	nsList, nerr := kc.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	if nerr != nil {
+		return nil, fmt.Errorf("%w; and %w; name a namespace with -n", explainAPI(err, "list", "services", ""), explainAPI(nerr, "list", "namespaces", ""))
+	}
+	var out []corev1.Service
+	for _, n := range nsList.Items {
+		l, err := kc.CoreV1().Services(n.Name).List(ctx, lo)
+		if err != nil {
+			res.Problems = append(res.Problems, Problem{Namespace: n.Name, Err: explainAPI(err, "list", "services", n.Name)})
+			continue
+		}
+		out = append(out, l.Items...)
+	}
+	return out, nil
+}
+
+func podsBehind(ctx context.Context, kc kubernetes.Interface, svc *corev1.Service, o Options) ([]Target, []Problem, error) {
+	slices_, err := kc.DiscoveryV1().EndpointSlices(svc.Namespace).List(ctx, metav1.ListOptions{
+		LabelSelector: discoveryv1.LabelServiceName + "=" + svc.Name,
+	})
+	if err != nil {
+		return nil, nil, explainAPI(err, "list", "endpointslices.discovery.k8s.io", svc.Namespace)
+	}
+	var (
+		targets  []Target
+		problems []Problem
+		seen     = map[string]bool{}
+	)
+	for _, es := range slices_.Items {
+		port := o.Port
+		for _, p := range es.Ports {
+			if p.Name != nil && *p.Name == o.PortName && p.Port != nil {
+				port = int(*p.Port)
+			}
+		}
+		for _, ep := range es.Endpoints {
+			if ep.TargetRef == nil || ep.TargetRef.Kind != "Pod" || seen[ep.TargetRef.Name] {
+				continue
+			}
+			seen[ep.TargetRef.Name] = true
+			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
+				problems = append(problems, Problem{Namespace: svc.Namespace, Pod: ep.TargetRef.Name, Err: errors.New("pod is not ready; skipped")})
+				continue
+			}
+			targets = append(targets, Target{Namespace: svc.Namespace, Pod: ep.TargetRef.Name, Service: svc.Name, Port: port})
+		}
+	}
+	if len(targets) == 0 && len(problems) == 0 {
+		problems = append(problems, Problem{Namespace: svc.Namespace, Err: fmt.Errorf("service %s has no endpoints", svc.Name)})
+	}
+	return targets, problems, nil
+}
+
+// explainAPI words an API error the way kubectl users know it: verb, resource, namespace.
+func explainAPI(err error, verb, resource, ns string) error {
+	scope := "at the cluster scope"
+	if ns != "" {
+		scope = "in namespace " + ns
+	}
+	switch {
+	case apierrors.IsForbidden(err):
+		return fmt.Errorf("forbidden: you may not %s %s %s (RBAC)", verb, resource, scope)
+	case apierrors.IsUnauthorized(err):
+		return fmt.Errorf("unauthorized: the API server rejected your credentials (expired token or wrong user?)")
+	}
+	return fmt.Errorf("%s %s %s: %w", verb, resource, scope, err)
+}

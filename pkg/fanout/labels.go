@@ -1,0 +1,99 @@
+package fanout
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/util/annotations"
+
+	"github.com/globalquery/kubectl-globalquery/pkg/storeapi"
+)
+
+// LabelValues asks every store that can match and returns the sorted union. Replica label
+// values are hidden when deduplicating, as in the Querier.
+func (qr *querier) LabelValues(ctx context.Context, name string, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+	if qr.q.Opts.dedup() && slices.Contains(qr.q.Opts.ReplicaLabels, name) {
+		return nil, nil, nil
+	}
+	return qr.labels(ctx, name, hints, ms, true)
+}
+
+// LabelNames returns the sorted union of the stores' label names.
+func (qr *querier) LabelNames(ctx context.Context, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+	return qr.labels(ctx, "", hints, ms, false)
+}
+
+func (qr *querier) labels(ctx context.Context, name string, hints *storage.LabelHints, ms []*labels.Matcher, values bool) ([]string, annotations.Annotations, error) {
+	opts := &qr.q.Opts
+	req := storeapi.LabelsRequest{Label: name, Start: qr.mint, End: qr.maxt, Matchers: ms, PartialResponse: opts.PartialResponse}
+	if hints != nil {
+		req.Limit = int64(hints.Limit)
+	}
+	var stores []*Store
+	for _, s := range qr.q.Stores {
+		if s.matches(qr.mint, qr.maxt, ms) {
+			stores = append(stores, s)
+		}
+	}
+	results := make([]*storeapi.LabelsResponse, len(stores))
+	errs := make([]error, len(stores))
+	var wg sync.WaitGroup
+	for i, s := range stores {
+		wg.Go(func() {
+			r := req
+			if opts.dedup() {
+				r.WithoutReplicaLabels = opts.ReplicaLabels
+			}
+			if values {
+				results[i], errs[i] = s.Client.LabelValues(ctx, &r)
+			} else {
+				results[i], errs[i] = s.Client.LabelNames(ctx, &r)
+			}
+		})
+	}
+	wg.Wait()
+
+	var (
+		out   []string
+		warns annotations.Annotations
+	)
+	for i, err := range errs {
+		if err != nil {
+			serr := &sourceError{store: stores[i].Name, err: err}
+			if !opts.PartialResponse {
+				return nil, nil, serr
+			}
+			warns.Add(partialWarning(serr))
+			continue
+		}
+		for _, w := range results[i].Warnings {
+			warns.Add(&storeWarning{store: stores[i].Name, msg: w})
+		}
+		for _, v := range results[i].Values {
+			if !values && opts.dedup() && slices.Contains(opts.ReplicaLabels, v) {
+				continue // stores that ignore without_replica_labels
+			}
+			out = append(out, v)
+		}
+	}
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if hints != nil && hints.Limit > 0 && len(out) > hints.Limit {
+		out = out[:hints.Limit]
+	}
+	return out, warns, nil
+}
+
+type storeWarning struct{ store, msg string }
+
+func (w *storeWarning) Error() string { return "store " + w.store + ": " + w.msg }
+
+type partialErr struct{ err error }
+
+func (p partialErr) Error() string { return p.err.Error() + " (partial response: its data is missing)" }
+func (p partialErr) Unwrap() error { return p.err }
+
+func partialWarning(err error) error { return partialErr{err} }

@@ -1,0 +1,217 @@
+package fanout
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/util/annotations"
+
+	"github.com/globalquery/kubectl-globalquery/pkg/dedup"
+	"github.com/globalquery/kubectl-globalquery/pkg/storeapi"
+)
+
+// Options decide how the stores' answers are combined.
+type Options struct {
+	// ReplicaLabels are the external labels that tell HA replicas apart.
+	ReplicaLabels []string
+	// Dedup merges replicas into one series, as the Querier's dedup=true.
+	Dedup bool
+	// DedupAlgorithm is the Querier's --deduplication.func.
+	DedupAlgorithm dedup.Algorithm
+	// PartialResponse turns a failing store into a warning instead of an error.
+	PartialResponse bool
+	// ResponseBatchSize asks stores that support it to send series in batches.
+	ResponseBatchSize int64
+}
+
+func (o *Options) dedup() bool { return o.Dedup && len(o.ReplicaLabels) > 0 }
+
+// Queryable is a storage.Queryable over a fixed set of stores.
+type Queryable struct {
+	Stores []*Store
+	Opts   Options
+}
+
+// Querier implements storage.Queryable.
+func (q *Queryable) Querier(mint, maxt int64) (storage.Querier, error) {
+	return &querier{q: q, mint: mint, maxt: maxt}, nil
+}
+
+type querier struct {
+	q          *Queryable
+	mint, maxt int64
+}
+
+func (*querier) Close() error { return nil }
+
+// Select streams the series of every matching store, merged, and deduplicated if asked. Output is
+// always sorted by labels, so sortSeries needs no extra work.
+func (qr *querier) Select(ctx context.Context, _ bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
+	opts := &qr.q.Opts
+	mint, maxt := qr.mint, qr.maxt
+	req := &storeapi.SeriesRequest{
+		MinTime:           mint,
+		MaxTime:           maxt,
+		Matchers:          ms,
+		PartialResponse:   opts.PartialResponse,
+		ResponseBatchSize: opts.ResponseBatchSize,
+	}
+	fn := ""
+	if hints != nil {
+		req.MinTime, req.MaxTime = hints.Start, hints.End
+		req.Step, req.Range, req.Func = hints.Step, hints.Range, hints.Func
+		req.By, req.Grouping = hints.By, hints.Grouping
+		req.SkipChunks = hints.Func == "series"
+		req.Limit = int64(hints.Limit)
+		fn = hints.Func
+	}
+
+	var stores []*Store
+	for _, s := range qr.q.Stores {
+		if s.matches(req.MinTime, req.MaxTime, ms) {
+			stores = append(stores, s)
+		}
+	}
+	srcs, names, warns, err := openAll(ctx, stores, req, opts)
+	if err != nil {
+		return storage.ErrSeriesSet(err)
+	}
+	m := newMerger(srcs, names, opts.PartialResponse)
+	m.warnings = append(m.warnings, warns...)
+	set := &groupSeriesSet{m: m, mint: mint, maxt: maxt, split: opts.dedup()}
+	if !opts.dedup() {
+		return set
+	}
+	return dedup.NewSeriesSet(set, fn, opts.DedupAlgorithm)
+}
+
+// openAll starts a Series call on every store at once. With partial responses allowed, a store
+// that cannot even start is reported as a warning; otherwise it fails the whole selection.
+func openAll(ctx context.Context, stores []*Store, req *storeapi.SeriesRequest, opts *Options) ([]seriesSource, []string, []string, error) {
+	srcs := make([]seriesSource, len(stores))
+	errs := make([]error, len(stores))
+	var wg sync.WaitGroup
+	for i, s := range stores {
+		wg.Go(func() {
+			r := *req
+			if opts.dedup() && s.Info.SupportsWithoutReplicaLabels {
+				r.WithoutReplicaLabels = opts.ReplicaLabels
+			}
+			st, err := s.Client.Series(ctx, &r)
+			if err != nil {
+				errs[i] = &sourceError{store: s.Name, err: err}
+				return
+			}
+			if opts.dedup() && !s.Info.SupportsWithoutReplicaLabels {
+				// This store keeps replica labels in place, so stripping them here can break its
+				// sort order: read it whole and sort.
+				srcs[i] = newSortedSource(st, opts.ReplicaLabels)
+				return
+			}
+			srcs[i] = st
+		})
+	}
+	wg.Wait()
+
+	var (
+		okSrcs []seriesSource
+		names  []string
+		warns  []string
+	)
+	for i, err := range errs {
+		if err == nil {
+			okSrcs = append(okSrcs, srcs[i])
+			names = append(names, stores[i].Name)
+			continue
+		}
+		if !opts.PartialResponse {
+			for _, s := range srcs {
+				if s != nil {
+					s.Close()
+				}
+			}
+			return nil, nil, nil, err
+		}
+		warns = append(warns, err.Error()+" (partial response: its series are missing)")
+	}
+	return okSrcs, names, warns, nil
+}
+
+// groupSeriesSet turns merged groups into series. With dedup it yields, per label set, one series
+// per non-overlapping run of chunks: the replicas that the dedup stage then merges.
+type groupSeriesSet struct {
+	m          *merger
+	mint, maxt int64
+	split      bool
+	pending    [][]storeapi.Chunk
+	lset       labels.Labels
+	cur        chunkSeries
+}
+
+func (s *groupSeriesSet) Next() bool {
+	if len(s.pending) == 0 {
+		if !s.m.Next() {
+			s.m.Close()
+			return false
+		}
+		g := s.m.At()
+		s.lset = g.labels
+		chunks := mergeChunks(nil, g.parts)
+		if s.split {
+			s.pending = splitOverlapping(chunks)
+		} else {
+			s.pending = [][]storeapi.Chunk{chunks}
+		}
+	}
+	s.cur = chunkSeries{lset: s.lset, chunks: s.pending[0], mint: s.mint, maxt: s.maxt}
+	s.pending = s.pending[1:]
+	return true
+}
+
+func (s *groupSeriesSet) At() storage.Series { return &s.cur }
+
+func (s *groupSeriesSet) Err() error { return s.m.Err() }
+
+func (s *groupSeriesSet) Warnings() annotations.Annotations {
+	var a annotations.Annotations
+	for _, w := range s.m.Warnings() {
+		a.Add(errors.New(w))
+	}
+	return a
+}
+
+// sortedSource buffers a whole stream, strips replica labels and sorts what is left.
+type sortedSource struct {
+	st     *storeapi.SeriesStream
+	series []*storeapi.Series
+	i      int
+	err    error
+}
+
+func newSortedSource(st *storeapi.SeriesStream, replicaLabels []string) *sortedSource {
+	s := &sortedSource{st: st, i: -1}
+	for st.Next() {
+		ser := st.At()
+		ser.Labels = stripLabels(ser.Labels, replicaLabels)
+		s.series = append(s.series, ser)
+	}
+	s.err = st.Err()
+	slices.SortStableFunc(s.series, func(a, b *storeapi.Series) int { return labels.Compare(a.Labels, b.Labels) })
+	return s
+}
+
+func (s *sortedSource) Next() bool {
+	if s.err != nil || s.i+1 >= len(s.series) {
+		return false
+	}
+	s.i++
+	return true
+}
+func (s *sortedSource) At() *storeapi.Series { return s.series[s.i] }
+func (s *sortedSource) Err() error           { return s.err }
+func (s *sortedSource) Warnings() []string   { return s.st.Warnings() }
+func (s *sortedSource) Close()               { s.st.Close() }

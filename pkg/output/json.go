@@ -1,0 +1,223 @@
+// Package output prints query results: as the Prometheus HTTP API's JSON response body, and as
+// tables for people.
+package output
+
+import (
+	"fmt"
+	"io"
+	"slices"
+
+	jsoniter "github.com/json-iterator/go"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/util/annotations"
+	"github.com/prometheus/prometheus/util/jsonutil"
+)
+
+// maxAnnotations caps warnings and infos as the Prometheus API does by default.
+const maxAnnotations = 10
+
+// WriteJSON writes v as the body of a successful /api/v1/query or /api/v1/query_range response:
+// {"status":"success","data":{"resultType":...,"result":...},"warnings":[...],"infos":[...]}.
+func WriteJSON(w io.Writer, v parser.Value, query string, annos annotations.Annotations, extraWarnings []string) error {
+	s := jsoniter.ConfigCompatibleWithStandardLibrary.BorrowStream(w)
+	defer jsoniter.ConfigCompatibleWithStandardLibrary.ReturnStream(s)
+
+	s.WriteObjectStart()
+	s.WriteObjectField("status")
+	s.WriteString("success")
+	s.WriteMore()
+	s.WriteObjectField("data")
+	s.WriteObjectStart()
+	s.WriteObjectField("resultType")
+	s.WriteString(string(v.Type()))
+	s.WriteMore()
+	s.WriteObjectField("result")
+	if err := writeValue(s, v); err != nil {
+		return err
+	}
+	s.WriteObjectEnd()
+	warns, infos := annos.AsStrings(query, maxAnnotations, maxAnnotations)
+	warns = slices.Concat(extraWarnings, warns)
+	writeStrings(s, "warnings", warns)
+	writeStrings(s, "infos", infos)
+	s.WriteObjectEnd()
+	s.WriteRaw("\n")
+	return s.Flush()
+}
+
+// WriteStringsJSON writes a /api/v1/labels or /api/v1/label/<name>/values response body.
+func WriteStringsJSON(w io.Writer, values []string, warnings []string) error {
+	s := jsoniter.ConfigCompatibleWithStandardLibrary.BorrowStream(w)
+	defer jsoniter.ConfigCompatibleWithStandardLibrary.ReturnStream(s)
+	s.WriteObjectStart()
+	s.WriteObjectField("status")
+	s.WriteString("success")
+	s.WriteMore()
+	s.WriteObjectField("data")
+	s.WriteArrayStart()
+	for i, v := range values {
+		if i > 0 {
+			s.WriteMore()
+		}
+		s.WriteString(v)
+	}
+	s.WriteArrayEnd()
+	writeStrings(s, "warnings", warnings)
+	s.WriteObjectEnd()
+	s.WriteRaw("\n")
+	return s.Flush()
+}
+
+// WriteSeriesJSON writes a /api/v1/series response body.
+func WriteSeriesJSON(w io.Writer, series []labels.Labels, warnings []string) error {
+	s := jsoniter.ConfigCompatibleWithStandardLibrary.BorrowStream(w)
+	defer jsoniter.ConfigCompatibleWithStandardLibrary.ReturnStream(s)
+	s.WriteObjectStart()
+	s.WriteObjectField("status")
+	s.WriteString("success")
+	s.WriteMore()
+	s.WriteObjectField("data")
+	s.WriteArrayStart()
+	for i, ls := range series {
+		if i > 0 {
+			s.WriteMore()
+		}
+		writeLabels(s, ls)
+	}
+	s.WriteArrayEnd()
+	writeStrings(s, "warnings", warnings)
+	s.WriteObjectEnd()
+	s.WriteRaw("\n")
+	return s.Flush()
+}
+
+func writeStrings(s *jsoniter.Stream, field string, vals []string) {
+	if len(vals) == 0 {
+		return
+	}
+	s.WriteMore()
+	s.WriteObjectField(field)
+	s.WriteArrayStart()
+	for i, v := range vals {
+		if i > 0 {
+			s.WriteMore()
+		}
+		s.WriteString(v)
+	}
+	s.WriteArrayEnd()
+}
+
+func writeValue(s *jsoniter.Stream, v parser.Value) error {
+	switch v := v.(type) {
+	case promql.Vector:
+		s.WriteArrayStart()
+		for i, smp := range v {
+			if i > 0 {
+				s.WriteMore()
+			}
+			writeSample(s, smp)
+		}
+		s.WriteArrayEnd()
+	case promql.Matrix:
+		s.WriteArrayStart()
+		for i, ser := range v {
+			if i > 0 {
+				s.WriteMore()
+			}
+			writeSeries(s, ser)
+		}
+		s.WriteArrayEnd()
+	case promql.Scalar:
+		s.WriteArrayStart()
+		jsonutil.MarshalTimestamp(v.T, s)
+		s.WriteMore()
+		jsonutil.MarshalFloat(v.V, s)
+		s.WriteArrayEnd()
+	case promql.String:
+		s.WriteArrayStart()
+		jsonutil.MarshalTimestamp(v.T, s)
+		s.WriteMore()
+		s.WriteString(v.V)
+		s.WriteArrayEnd()
+	default:
+		return fmt.Errorf("unsupported result type %T", v)
+	}
+	return nil
+}
+
+func writeLabels(s *jsoniter.Stream, ls labels.Labels) {
+	s.WriteObjectStart()
+	first := true
+	ls.Range(func(l labels.Label) {
+		if !first {
+			s.WriteMore()
+		}
+		first = false
+		s.WriteObjectField(l.Name)
+		s.WriteString(l.Value)
+	})
+	s.WriteObjectEnd()
+}
+
+func writeSample(s *jsoniter.Stream, smp promql.Sample) {
+	s.WriteObjectStart()
+	s.WriteObjectField("metric")
+	writeLabels(s, smp.Metric)
+	s.WriteMore()
+	if smp.H == nil {
+		s.WriteObjectField("value")
+	} else {
+		s.WriteObjectField("histogram")
+	}
+	s.WriteArrayStart()
+	jsonutil.MarshalTimestamp(smp.T, s)
+	s.WriteMore()
+	if smp.H == nil {
+		jsonutil.MarshalFloat(smp.F, s)
+	} else {
+		jsonutil.MarshalHistogram(smp.H, s)
+	}
+	s.WriteArrayEnd()
+	s.WriteObjectEnd()
+}
+
+func writeSeries(s *jsoniter.Stream, ser promql.Series) {
+	s.WriteObjectStart()
+	s.WriteObjectField("metric")
+	writeLabels(s, ser.Metric)
+	if len(ser.Floats) > 0 {
+		s.WriteMore()
+		s.WriteObjectField("values")
+		s.WriteArrayStart()
+		for i, p := range ser.Floats {
+			if i > 0 {
+				s.WriteMore()
+			}
+			s.WriteArrayStart()
+			jsonutil.MarshalTimestamp(p.T, s)
+			s.WriteMore()
+			jsonutil.MarshalFloat(p.F, s)
+			s.WriteArrayEnd()
+		}
+		s.WriteArrayEnd()
+	}
+	if len(ser.Histograms) > 0 {
+		s.WriteMore()
+		s.WriteObjectField("histograms")
+		s.WriteArrayStart()
+		for i, p := range ser.Histograms {
+			if i > 0 {
+				s.WriteMore()
+			}
+			s.WriteArrayStart()
+			jsonutil.MarshalTimestamp(p.T, s)
+			s.WriteMore()
+			jsonutil.MarshalHistogram(p.H, s)
+			s.WriteArrayEnd()
+		}
+		s.WriteArrayEnd()
+	}
+	s.WriteObjectEnd()
+}

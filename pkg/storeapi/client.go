@@ -1,0 +1,176 @@
+package storeapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/encoding"
+)
+
+const (
+	methodInfo        = "/thanos.info.Info/Info"
+	methodSeries      = "/thanos.Store/Series"
+	methodLabelNames  = "/thanos.Store/LabelNames"
+	methodLabelValues = "/thanos.Store/LabelValues"
+)
+
+// rawCodec passes pre-encoded requests through and hands response bytes to the message's own
+// decoder. It registers under the name "proto" so that servers see the usual content type.
+type rawCodec struct{}
+
+type marshaler interface{ Marshal() []byte }
+type unmarshaler interface{ Unmarshal([]byte) error }
+
+type rawBytes []byte
+
+func (r rawBytes) Marshal() []byte { return r }
+
+func (rawCodec) Marshal(v any) ([]byte, error) {
+	m, ok := v.(marshaler)
+	if !ok {
+		return nil, fmt.Errorf("storeapi codec: cannot marshal %T", v)
+	}
+	return m.Marshal(), nil
+}
+
+// Unmarshal receives a buffer that grpc allocated for this message alone (the v1 codec
+// adapter materialises a fresh slice), so decoded values may alias it.
+func (rawCodec) Unmarshal(data []byte, v any) error {
+	u, ok := v.(unmarshaler)
+	if !ok {
+		return fmt.Errorf("storeapi codec: cannot unmarshal into %T", v)
+	}
+	return u.Unmarshal(data)
+}
+
+func (rawCodec) Name() string { return "proto" }
+
+var _ encoding.Codec = rawCodec{}
+
+// CallOptions are the options every StoreAPI call needs: our codec, and no receive limit
+// since one series frame with hours of chunks can exceed gRPC's 4 MiB default.
+func callOptions() []grpc.CallOption {
+	return []grpc.CallOption{grpc.ForceCodec(rawCodec{}), grpc.MaxCallRecvMsgSize(math.MaxInt32)}
+}
+
+// Client speaks the StoreAPI over one gRPC connection.
+type Client struct {
+	conn grpc.ClientConnInterface
+}
+
+// NewClient wraps an established gRPC connection.
+func NewClient(conn grpc.ClientConnInterface) *Client { return &Client{conn: conn} }
+
+// Info asks the store for its external label sets and time range (thanos.info.Info/Info;
+// Store.Info no longer exists in current Thanos).
+func (c *Client) Info(ctx context.Context) (*Info, error) {
+	inf := &Info{}
+	if err := c.conn.Invoke(ctx, methodInfo, rawBytes(nil), inf, callOptions()...); err != nil {
+		return nil, err
+	}
+	return inf, nil
+}
+
+type labelNamesReq struct{ *LabelsRequest }
+
+func (r labelNamesReq) Marshal() []byte { return r.marshal(false) }
+
+type labelValuesReq struct{ *LabelsRequest }
+
+func (r labelValuesReq) Marshal() []byte { return r.marshal(true) }
+
+// LabelNames returns the label names the store knows for the request's matchers and range.
+func (c *Client) LabelNames(ctx context.Context, r *LabelsRequest) (*LabelsResponse, error) {
+	resp := &LabelsResponse{}
+	if err := c.conn.Invoke(ctx, methodLabelNames, labelNamesReq{r}, resp, callOptions()...); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// LabelValues returns the values of r.Label.
+func (c *Client) LabelValues(ctx context.Context, r *LabelsRequest) (*LabelsResponse, error) {
+	resp := &LabelsResponse{}
+	if err := c.conn.Invoke(ctx, methodLabelValues, labelValuesReq{r}, resp, callOptions()...); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+var seriesStreamDesc = &grpc.StreamDesc{StreamName: "Series", ServerStreams: true}
+
+// SeriesStream iterates over the series of one Series call, frame by frame.
+type SeriesStream struct {
+	stream   grpc.ClientStream
+	cancel   context.CancelFunc
+	frame    SeriesResponse
+	pos      int
+	cur      *Series
+	warnings []string
+	err      error
+	done     bool
+}
+
+// Series starts a Series call. The stream must be drained or closed.
+func (c *Client) Series(ctx context.Context, r *SeriesRequest) (*SeriesStream, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	st, err := c.conn.NewStream(ctx, seriesStreamDesc, methodSeries, callOptions()...)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	if err := st.SendMsg(r); err != nil {
+		cancel()
+		return nil, err
+	}
+	if err := st.CloseSend(); err != nil {
+		cancel()
+		return nil, err
+	}
+	return &SeriesStream{stream: st, cancel: cancel}, nil
+}
+
+// Next advances to the next series, reading frames as needed.
+func (s *SeriesStream) Next() bool {
+	for {
+		if s.pos < len(s.frame.Series) {
+			s.cur = &s.frame.Series[s.pos]
+			s.pos++
+			return true
+		}
+		if s.done {
+			return false
+		}
+		// A fresh frame for every message: series handed out earlier keep pointing into it.
+		s.frame = SeriesResponse{lb: s.frame.lb}
+		s.pos = 0
+		if err := s.stream.RecvMsg(&s.frame); err != nil {
+			s.done = true
+			s.cancel()
+			if !errors.Is(err, io.EOF) {
+				s.err = err
+			}
+			return false
+		}
+		s.warnings = append(s.warnings, s.frame.Warnings...)
+	}
+}
+
+// At returns the current series. It stays valid after Next.
+func (s *SeriesStream) At() *Series { return s.cur }
+
+// Err is the error that ended the stream, if any.
+func (s *SeriesStream) Err() error { return s.err }
+
+// Warnings are the warning frames received so far.
+func (s *SeriesStream) Warnings() []string { return s.warnings }
+
+// Close abandons the stream.
+func (s *SeriesStream) Close() {
+	s.done = true
+	s.cancel()
+}

@@ -1,0 +1,55 @@
+package storeapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Explain turns a gRPC error into a sentence a person can act on, without the
+// "rpc error: code = ... desc = ..." wrapping; other errors pass through unchanged.
+func Explain(err error) string {
+	if err == nil {
+		return ""
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "timed out waiting for the store (raise --timeout, or check that the store is not overloaded)"
+	}
+	if errors.Is(err, context.Canceled) {
+		return "cancelled"
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return err.Error()
+	}
+	msg := st.Message()
+	switch st.Code() {
+	case codes.Unavailable:
+		return fmt.Sprintf("unavailable: %s (is the sidecar running and the tunnel open?)", trimTransport(msg))
+	case codes.DeadlineExceeded:
+		return "timed out waiting for the store (raise --timeout, or check that the store is not overloaded)"
+	case codes.Canceled:
+		return "cancelled"
+	case codes.Unimplemented:
+		return fmt.Sprintf("does not implement %s: it is not a Thanos StoreAPI (sidecar, store gateway, querier) or is too old", msg)
+	case codes.ResourceExhausted:
+		return fmt.Sprintf("response too large or store over its limits: %s", msg)
+	case codes.InvalidArgument:
+		return fmt.Sprintf("rejected the request: %s", msg)
+	case codes.Unauthenticated, codes.PermissionDenied:
+		return fmt.Sprintf("refused access: %s (check the --grpc-client-tls flags)", msg)
+	}
+	return fmt.Sprintf("%s: %s", strings.ToLower(strings.ReplaceAll(st.Code().String(), "_", " ")), msg)
+}
+
+// trimTransport drops grpc's "connection error: desc = " wrapping from transport messages.
+func trimTransport(msg string) string {
+	if i := strings.LastIndex(msg, "desc = "); i >= 0 {
+		return strings.Trim(msg[i+len("desc = "):], `"`)
+	}
+	return msg
+}

@@ -1,0 +1,101 @@
+package tunnel
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	streamhttp "k8s.io/streaming/pkg/httpstream"
+)
+
+// Conn is one forwarded connection: a data stream plus the error stream on which the kubelet
+// reports why forwarding failed.
+type Conn struct {
+	conn   streamhttp.Connection
+	data   streamhttp.Stream
+	errS   streamhttp.Stream
+	target string
+	port   int
+
+	errOnce sync.Once
+	errMsg  chan string // the error stream's content, once it ends
+	closed  sync.Once
+}
+
+func newConn(conn streamhttp.Connection, data, errS streamhttp.Stream, target string, port int) *Conn {
+	c := &Conn{conn: conn, data: data, errS: errS, target: target, port: port, errMsg: make(chan string, 1)}
+	go func() {
+		b, _ := io.ReadAll(errS)
+		c.errMsg <- strings.TrimSpace(string(b))
+	}()
+	return c
+}
+
+// remoteError returns what the kubelet said, waiting briefly: the error stream closes right
+// after the data stream when forwarding fails.
+func (c *Conn) remoteError() error {
+	var msg string
+	c.errOnce.Do(func() {
+		select {
+		case msg = <-c.errMsg:
+		case <-time.After(2 * time.Second):
+		}
+	})
+	if msg == "" {
+		return nil
+	}
+	return fmt.Errorf("port-forward to %s port %d: %s", c.target, c.port, msg)
+}
+
+func (c *Conn) Read(p []byte) (int, error) {
+	n, err := c.data.Read(p)
+	if err != nil && n == 0 {
+		if rerr := c.remoteError(); rerr != nil {
+			return 0, rerr
+		}
+		if errors.Is(err, io.EOF) {
+			return 0, io.EOF
+		}
+		return 0, fmt.Errorf("port-forward to %s port %d: %w", c.target, c.port, err)
+	}
+	return n, err
+}
+
+func (c *Conn) Write(p []byte) (int, error) {
+	n, err := c.data.Write(p)
+	if err != nil {
+		return n, fmt.Errorf("port-forward to %s port %d: %w", c.target, c.port, err)
+	}
+	return n, nil
+}
+
+// Close resets the data stream (discarding unsent data, as kubectl does, so that the error
+// stream can finish) and releases both streams.
+func (c *Conn) Close() error {
+	c.closed.Do(func() {
+		_ = c.data.Reset()
+		c.conn.RemoveStreams(c.data, c.errS)
+	})
+	return nil
+}
+
+type addr string
+
+func (a addr) Network() string { return "portforward" }
+func (a addr) String() string  { return string(a) }
+
+func (c *Conn) LocalAddr() net.Addr { return addr("local") }
+func (c *Conn) RemoteAddr() net.Addr {
+	return addr(fmt.Sprintf("%s:%d", c.target, c.port))
+}
+
+// Deadlines are not supported by the stream; gRPC relies on its own keepalives and contexts.
+func (c *Conn) SetDeadline(time.Time) error      { return nil }
+func (c *Conn) SetReadDeadline(time.Time) error  { return nil }
+func (c *Conn) SetWriteDeadline(time.Time) error { return nil }
+
+var _ net.Conn = (*Conn)(nil)
