@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/engine"
@@ -24,10 +24,10 @@ type QueryOptions struct {
 	MaxSamples                 int
 	Output                     string
 
-	isRange         bool
-	ts, start, end  time.Time
-	step            time.Duration
-	now             func() time.Time
+	isRange        bool
+	ts, start, end time.Time
+	step           time.Duration
+	now            func() time.Time
 }
 
 // NewQueryOptions returns defaults.
@@ -35,8 +35,16 @@ func NewQueryOptions(streams genericiooptions.IOStreams) *QueryOptions {
 	return &QueryOptions{StoreOptions: NewStoreOptions(streams), Output: "table", EvalTimeout: 2 * time.Minute, now: time.Now}
 }
 
-func (o *QueryOptions) addQueryFlags(cmd *cobra.Command) {
-	fs := cmd.Flags()
+// QueryFlagSet returns every flag of the query command bound to o, for driving the command's
+// options without cobra.
+func QueryFlagSet(o *QueryOptions) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("kubectl-globalquery", pflag.ContinueOnError)
+	o.AddFlags(fs)
+	o.addQueryFlags(fs)
+	return fs
+}
+
+func (o *QueryOptions) addQueryFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Time, "time", "", "Evaluation time of an instant query: RFC 3339 or Unix seconds (default now)")
 	fs.StringVar(&o.Start, "start", "", "Start of a range query: RFC 3339 or Unix seconds")
 	fs.StringVar(&o.End, "end", "", "End of a range query (default now)")
@@ -142,10 +150,18 @@ func (o *QueryOptions) Run(ctx context.Context) error {
 		return err
 	}
 	defer set.Close()
+	return o.Execute(ctx, set.FanoutStores(), warnings)
+}
 
-	q := &fanout.Queryable{Stores: set.FanoutStores(), Opts: o.FanoutOptions()}
+// Execute evaluates the query over stores that are already connected and prints the result;
+// warnings from connecting go into the JSON answer as the API would carry them.
+func (o *QueryOptions) Execute(ctx context.Context, stores []*fanout.Store, warnings []string) error {
+	q := &fanout.Queryable{Stores: stores, Opts: o.FanoutOptions()}
 	eng := engine.New(engine.Options{LookbackDelta: o.LookbackDelta, Timeout: o.EvalTimeout, MaxSamples: o.MaxSamples})
-	var res *engine.Result
+	var (
+		res *engine.Result
+		err error
+	)
 	if o.isRange {
 		res, err = eng.Range(ctx, q, o.Query, o.start, o.end, o.step)
 	} else {

@@ -44,7 +44,7 @@ locally with the Prometheus engine.`,
 	}
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError("%v", err) })
 	o.AddFlags(cmd.PersistentFlags())
-	o.addQueryFlags(cmd)
+	o.addQueryFlags(cmd.Flags())
 	cmd.AddCommand(NewStoresCommand(o.StoreOptions), NewVersionCommand(streams))
 	return cmd
 }

@@ -78,13 +78,15 @@ func (s *Set) FanoutStores() []*fanout.Store {
 	return out
 }
 
-// Close closes every connection and tunnel.
+// Close closes every connection and tunnel, all at once.
 func (s *Set) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var wg sync.WaitGroup
 	for _, c := range s.closers {
-		c()
+		wg.Go(c)
 	}
+	wg.Wait()
 	s.closers = nil
 }
 
@@ -206,7 +208,8 @@ func tunnelDialer(cfg *rest.Config, t discovery.Target, o *Options) func(context
 			tun.Close()
 			return nil, nil, "", err
 		}
-		return conn, func() { conn.Close(); tun.Close() }, tun.Transport(), nil
+		// The tunnel first: the gRPC connection's reader then ends at once instead of waiting.
+		return conn, func() { tun.Close(); conn.Close() }, tun.Transport(), nil
 	}
 }
 

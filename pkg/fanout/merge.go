@@ -25,7 +25,9 @@ type sourceError struct {
 	err   error
 }
 
-func (e *sourceError) Error() string { return fmt.Sprintf("store %s: %v", e.store, storeapi.Explain(e.err)) }
+func (e *sourceError) Error() string {
+	return fmt.Sprintf("store %s: %v", e.store, storeapi.Explain(e.err))
+}
 func (e *sourceError) Unwrap() error { return e.err }
 
 // group is one label set with the chunks each store returned for it.

@@ -82,7 +82,7 @@ func (qr *querier) Select(ctx context.Context, _ bool, hints *storage.SelectHint
 	}
 	m := newMerger(srcs, names, opts.PartialResponse)
 	m.warnings = append(m.warnings, warns...)
-	set := &groupSeriesSet{m: m, mint: mint, maxt: maxt, split: opts.dedup()}
+	set := &groupSeriesSet{m: m, fn: fn, mint: mint, maxt: maxt, split: opts.dedup()}
 	if !opts.dedup() {
 		return set
 	}
@@ -145,11 +145,12 @@ func openAll(ctx context.Context, stores []*Store, req *storeapi.SeriesRequest, 
 // per non-overlapping run of chunks: the replicas that the dedup stage then merges.
 type groupSeriesSet struct {
 	m          *merger
+	fn         string
 	mint, maxt int64
 	split      bool
 	pending    [][]storeapi.Chunk
 	lset       labels.Labels
-	cur        chunkSeries
+	cur        *chunkSeries
 }
 
 func (s *groupSeriesSet) Next() bool {
@@ -162,17 +163,18 @@ func (s *groupSeriesSet) Next() bool {
 		s.lset = g.labels
 		chunks := mergeChunks(nil, g.parts)
 		if s.split {
-			s.pending = splitOverlapping(chunks)
+			s.pending = dedup.SplitOverlapping(chunks, chunkSpan)
 		} else {
 			s.pending = [][]storeapi.Chunk{chunks}
 		}
 	}
-	s.cur = chunkSeries{lset: s.lset, chunks: s.pending[0], mint: s.mint, maxt: s.maxt}
+	// A new series each time: the engine and the dedup stage keep earlier ones.
+	s.cur = &chunkSeries{lset: s.lset, chunks: s.pending[0], fn: s.fn, mint: s.mint, maxt: s.maxt}
 	s.pending = s.pending[1:]
 	return true
 }
 
-func (s *groupSeriesSet) At() storage.Series { return &s.cur }
+func (s *groupSeriesSet) At() storage.Series { return s.cur }
 
 func (s *groupSeriesSet) Err() error { return s.m.Err() }
 

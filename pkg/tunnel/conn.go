@@ -21,13 +21,14 @@ type Conn struct {
 	target string
 	port   int
 
-	errOnce sync.Once
-	errMsg  chan string // the error stream's content, once it ends
-	closed  sync.Once
+	errOnce   sync.Once
+	errMsg    chan string // the error stream's content, once it ends
+	closeOnce sync.Once
+	closed    chan struct{}
 }
 
 func newConn(conn streamhttp.Connection, data, errS streamhttp.Stream, target string, port int) *Conn {
-	c := &Conn{conn: conn, data: data, errS: errS, target: target, port: port, errMsg: make(chan string, 1)}
+	c := &Conn{conn: conn, data: data, errS: errS, target: target, port: port, errMsg: make(chan string, 1), closed: make(chan struct{})}
 	go func() {
 		b, _ := io.ReadAll(errS)
 		c.errMsg <- strings.TrimSpace(string(b))
@@ -36,12 +37,15 @@ func newConn(conn streamhttp.Connection, data, errS streamhttp.Stream, target st
 }
 
 // remoteError returns what the kubelet said, waiting briefly: the error stream closes right
-// after the data stream when forwarding fails.
+// after the data stream when forwarding fails. A conn closed on our side, or a tunnel that is
+// gone, has nothing more to say.
 func (c *Conn) remoteError() error {
 	var msg string
 	c.errOnce.Do(func() {
 		select {
 		case msg = <-c.errMsg:
+		case <-c.closed:
+		case <-c.conn.CloseChan():
 		case <-time.After(2 * time.Second):
 		}
 	})
@@ -54,6 +58,11 @@ func (c *Conn) remoteError() error {
 func (c *Conn) Read(p []byte) (int, error) {
 	n, err := c.data.Read(p)
 	if err != nil && n == 0 {
+		select {
+		case <-c.closed:
+			return 0, net.ErrClosed
+		default:
+		}
 		if rerr := c.remoteError(); rerr != nil {
 			return 0, rerr
 		}
@@ -76,7 +85,8 @@ func (c *Conn) Write(p []byte) (int, error) {
 // Close resets the data stream (discarding unsent data, as kubectl does, so that the error
 // stream can finish) and releases both streams.
 func (c *Conn) Close() error {
-	c.closed.Do(func() {
+	c.closeOnce.Do(func() {
+		close(c.closed)
 		_ = c.data.Reset()
 		c.conn.RemoveStreams(c.data, c.errS)
 	})

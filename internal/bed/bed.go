@@ -1,0 +1,188 @@
+// Package bed runs a local stand-in of a kube-prometheus-stack + Thanos
+// sidecar setup made of real components: etcd, kube-apiserver,
+// kube-controller-manager and kwok for the cluster; Prometheus with a Thanos
+// sidecar per Prometheus pod, which kwok port-forwards to; and a Thanos
+// Querier over all sidecars as the oracle that results can be compared with.
+// Everything listens on 127.0.0.1 on free ports, under a data dir of its own,
+// so several beds can run side by side.
+package bed
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+type Config struct {
+	Dir           string    // data dir (created); holds kubeconfig, state.json, logs, TSDBs
+	BinDir        string    // where the tool binaries are (default: <repo>/bin, found by walking up to go.mod)
+	HistoryHours  int       // backfilled history per Prometheus, default 6
+	Detach        bool      // start processes in their own session (setsid) so they outlive the caller
+	APIServerArgs []string  // extra kube-apiserver flags, e.g. --feature-gates=PortForwardWebsockets=false
+	Log           io.Writer // progress lines; nil = discard
+}
+
+type Store struct {
+	Namespace, Pod   string // e.g. "europe", "prometheus-prometheus-europe-eu-prometheus-0"
+	Cluster, Replica string // external label values of `cluster` and `replica`
+	SidecarGRPC      string // 127.0.0.1:port of the real sidecar gRPC (direct, bypassing kube)
+	SidecarHTTP      string // http://127.0.0.1:port
+	PrometheusURL    string // http://127.0.0.1:port
+
+	Prometheus string // name of the Prometheus object, e.g. "prometheus-europe-eu-prometheus"
+	Node       string // the kwok node the pod is bound to
+}
+
+type State struct {
+	Dir, Kubeconfig, APIServer string // APIServer = https://127.0.0.1:port
+	QuerierHTTP, QuerierGRPC   string // the Thanos Querier (oracle): http://127.0.0.1:p and 127.0.0.1:p
+	Stores                     []Store
+	HistoryStart, HistoryEnd   int64 // ms: the backfilled range (every Prometheus has data in it)
+	PIDs                       []int
+
+	Procs   []Proc // the PIDs with their names and start times
+	Etcd    string // http://127.0.0.1:port
+	Kwok    string // 127.0.0.1:port of kwok's kubelet server
+	Started time.Time
+}
+
+// ErrRunning is returned by Up when the data dir already has a live bed.
+var ErrRunning = errors.New("a bed is already running in this dir")
+
+const stateFile = "state.json"
+
+// Required binaries, all expected in BinDir.
+var binaries = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kwok", "prometheus", "promtool", "thanos"}
+
+// Missing lists the binaries Up needs that binDir lacks ("" = default BinDir).
+func Missing(binDir string) []string {
+	if binDir == "" {
+		binDir = DefaultBinDir()
+	}
+	var out []string
+	for _, b := range binaries {
+		if st, err := os.Stat(filepath.Join(binDir, b)); err != nil || st.IsDir() {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// DefaultBinDir is <repo>/bin, the repo being the nearest directory above
+// the working directory that holds go.mod.
+func DefaultBinDir() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "bin"
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return filepath.Join(d, "bin")
+		}
+		if filepath.Dir(d) == d {
+			return filepath.Join(dir, "bin")
+		}
+	}
+}
+
+// Load reads <dir>/state.json.
+func Load(dir string) (*State, error) {
+	b, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if err != nil {
+		return nil, err
+	}
+	var s State
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, stateFile), err)
+	}
+	return &s, nil
+}
+
+func (s *State) save() error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(s.Dir, stateFile+".tmp")
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(s.Dir, stateFile))
+}
+
+// procList is every process the state knows of: the recorded ones plus
+// those in the pids file (which may hold more if Up failed half way).
+func procList(dir string, s *State) []Proc {
+	seen := map[int]bool{}
+	var out []Proc
+	add := func(p Proc) {
+		if p.PID > 0 && !seen[p.PID] {
+			seen[p.PID] = true
+			out = append(out, p)
+		}
+	}
+	if s != nil {
+		for _, p := range s.Procs {
+			add(p)
+		}
+		for _, pid := range s.PIDs {
+			add(Proc{PID: pid})
+		}
+	}
+	if ps, err := readPIDs(dir); err == nil {
+		for _, p := range ps {
+			add(p)
+		}
+	}
+	return out
+}
+
+// Running reports whether any process of the bed in dir is alive.
+func Running(dir string) bool {
+	s, _ := Load(dir)
+	for _, p := range procList(dir, s) {
+		if alive(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Down stops the bed's processes by their recorded PIDs, waits for them to
+// exit, and then drops the PID records (the pids file and the PIDs in
+// state.json); the data dir is left as it is.
+func (s *State) Down() error {
+	err := stop(procList(s.Dir, s), 10*time.Second)
+	if err != nil {
+		return err
+	}
+	s.PIDs, s.Procs = nil, nil
+	if rerr := os.Remove(filepath.Join(s.Dir, pidsFile)); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+		return rerr
+	}
+	if _, serr := os.Stat(filepath.Join(s.Dir, stateFile)); serr == nil {
+		return s.save()
+	}
+	return nil
+}
+
+// logger prefixes progress lines with the time since Up began.
+type logger struct {
+	mu    sync.Mutex
+	w     io.Writer
+	start time.Time
+}
+
+func (l *logger) printf(format string, args ...any) {
+	if l.w == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.w, "bed %5.1fs %s\n", time.Since(l.start).Seconds(), fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,119 @@
+package dedup
+
+import (
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+	"github.com/prometheus/prometheus/util/annotations"
+)
+
+// NewSeriesSet merges each run of consecutive series with identical labels
+// from in into one series. in must be sorted by labels, with replica labels
+// already removed from each series' labels (so replicas of the same series
+// are adjacent); equal label sets that are not adjacent stay separate series.
+// fn is the engine's select hint function name (storage.SelectHints.Func),
+// which decides counter-aware merging (see IsCounterFunc). Any algo other
+// than Chain merges with Penalty, as Thanos does. Streaming: it never holds
+// more than one group at a time.
+//
+// A group of one series is passed through untouched apart from its labels,
+// so neither penalties nor counter adjustments apply to it.
+func NewSeriesSet(in storage.SeriesSet, fn string, algo Algorithm) storage.SeriesSet {
+	return &seriesSet{in: in, counter: IsCounterFunc(fn), chain: algo == Chain}
+}
+
+type seriesSet struct {
+	in      storage.SeriesSet
+	counter bool
+	chain   bool
+
+	started bool
+	// next is the first series of the following group, already taken from
+	// in while looking for the end of the current group.
+	next    storage.Series
+	scratch []storage.Series
+	cur     storage.Series
+}
+
+func (s *seriesSet) Next() bool {
+	if !s.started {
+		s.started = true
+		if s.in.Next() {
+			s.next = s.in.At()
+		}
+	}
+	if s.next == nil {
+		s.cur = nil
+		return false
+	}
+
+	first := s.next
+	s.next = nil
+	lset := first.Labels()
+	group := append(s.scratch[:0], first)
+	for s.in.Next() {
+		sr := s.in.At()
+		if !labels.Equal(lset, sr.Labels()) {
+			s.next = sr
+			break
+		}
+		group = append(group, sr)
+	}
+	s.scratch = group
+	// Clear the scratch slots so finished groups can be collected even while
+	// the slice is kept for reuse.
+	defer clear(s.scratch)
+
+	if len(group) == 1 {
+		s.cur = relabeled{Series: first, lset: lset}
+		return true
+	}
+	// The returned series may outlive this call, so it gets its own slice.
+	replicas := make([]storage.Series, len(group))
+	copy(replicas, group)
+	if s.chain {
+		s.cur = relabeled{Series: storage.ChainedSeriesMerge(replicas...), lset: lset}
+	} else {
+		s.cur = &penaltySeries{lset: lset, replicas: replicas, counter: s.counter}
+	}
+	return true
+}
+
+func (s *seriesSet) At() storage.Series { return s.cur }
+
+func (s *seriesSet) Err() error { return s.in.Err() }
+
+func (s *seriesSet) Warnings() annotations.Annotations { return s.in.Warnings() }
+
+type relabeled struct {
+	storage.Series
+	lset labels.Labels
+}
+
+func (s relabeled) Labels() labels.Labels { return s.lset }
+
+type penaltySeries struct {
+	lset     labels.Labels
+	replicas []storage.Series
+	counter  bool
+}
+
+func (s *penaltySeries) Labels() labels.Labels { return s.lset }
+
+// Iterator folds the replicas left to right, so the first replica sits
+// deepest in the tree and wins ties against every later one.
+func (s *penaltySeries) Iterator(chunkenc.Iterator) chunkenc.Iterator {
+	it := s.replica(0)
+	for i := 1; i < len(s.replicas); i++ {
+		it = newPenaltyIterator(it, s.replica(i), s.counter)
+	}
+	return it
+}
+
+func (s *penaltySeries) replica(i int) chunkenc.Iterator {
+	it := s.replicas[i].Iterator(nil)
+	if s.counter {
+		return &counterReplica{Iterator: it}
+	}
+	return it
+}
