@@ -190,9 +190,38 @@ func alive(p Proc) bool {
 	return p.StartTicks == 0 || st == p.StartTicks
 }
 
-// stop sends SIGTERM to every live process, waits up to grace for them to
-// exit, then SIGKILLs what is left and waits a little more.
+// stopOrder puts the API server after its clients and etcd after the API
+// server: stopped together, the API server hangs in its graceful shutdown
+// on a vanished etcd and etcd waits on the API server's connections.
+func stopOrder(name string) int {
+	switch name {
+	case "kube-apiserver":
+		return 1
+	case "etcd":
+		return 2
+	}
+	return 0
+}
+
+// stop stops the processes in stopOrder phases; in each, it sends SIGTERM,
+// waits up to grace for them to exit, then SIGKILLs what is left.
 func stop(list []Proc, grace time.Duration) error {
+	var errs []error
+	for phase := 0; phase <= 2; phase++ {
+		var group []Proc
+		for _, p := range list {
+			if stopOrder(p.Name) == phase {
+				group = append(group, p)
+			}
+		}
+		if err := stopGroup(group, grace); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func stopGroup(list []Proc, grace time.Duration) error {
 	var live []Proc
 	for _, p := range list {
 		if alive(p) {

@@ -31,17 +31,7 @@ func TestPortForwardReachesSidecarInfo(t *testing.T) {
 			if tun.Transport() != tunnel.WebSocket {
 				t.Errorf("transport %q, want websocket first", tun.Transport())
 			}
-			conn, err := grpc.NewClient("passthrough:///"+s.Pod,
-				grpc.WithTransportCredentials(insecure.NewCredentials()),
-				grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return tun.Dial(ctx, 10901) }))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			info, err := storeapi.NewClient(conn).Info(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
+			info := sidecarInfo(t, ctx, tun)
 			if len(info.LabelSets) != 1 {
 				t.Fatalf("label sets: %v", info.LabelSets)
 			}
@@ -55,4 +45,24 @@ func TestPortForwardReachesSidecarInfo(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sidecarInfo asks the sidecar behind tun (port 10901) for its Info.
+func sidecarInfo(t *testing.T, ctx context.Context, tun *tunnel.Tunnel) *storeapi.Info {
+	t.Helper()
+	conn, err := grpc.NewClient("passthrough:///"+tun.Pod,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return tun.Dial(ctx, 10901) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	info, err := storeapi.NewClient(conn).Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(info.LabelSets) != 1 {
+		t.Fatalf("label sets: %v", info.LabelSets)
+	}
+	return info
 }
