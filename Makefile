@@ -12,7 +12,7 @@ LDFLAGS    := -s -w -X github.com/globalquery/kubectl-globalquery/pkg/cmd.Versio
 PLUGIN     := $(BIN)/kubectl-globalquery
 TOOLS      := etcd kwok thanos prometheus kube-apiserver
 
-.PHONY: all build tools test test-unit vet bed bed-down demo clean $(addprefix tool-,$(TOOLS))
+.PHONY: all build tools test test-unit vet bed bed-down demo dist clean $(addprefix tool-,$(TOOLS))
 
 all: build
 
@@ -58,3 +58,7 @@ demo: build bed
 
 clean:
 	rm -rf $(PLUGIN) $(BIN)/plugins dist
+
+# Release archives for every krew platform and plugin.yaml with their sha256s.
+dist:
+	hack/dist.sh $(VERSION)

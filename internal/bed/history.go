@@ -108,8 +108,9 @@ func (h history) apiDown(i int, t int64) bool {
 	return i == 1 && t >= h.downFrom() && t < h.restartMs()
 }
 
-// processStart is when API instance i last started before t (ms), and the
-// value its counters had at the history start.
+// processStart is where API instance i's counters start counting for a
+// sample at t: the history start (they already hold a value there), or the
+// restart, after which they begin again from zero.
 func (h history) processStart(i int, t int64) (from int64, restarted bool) {
 	if i == 1 && t >= h.restartMs() {
 		return h.restartMs(), true
@@ -272,7 +273,12 @@ func writeOpenMetrics(w io.Writer, s site, plan replicaPlan, start, end int64) e
 	times := h.scrapeTimes(plan)
 	o := &om{w: bufio.NewWriterSize(w, 1<<16)}
 	apiUp := func(i int) func(int64) (float64, bool) {
-		return func(t int64) (float64, bool) { return map[bool]float64{true: 0, false: 1}[h.apiDown(i, t)], true }
+		return func(t int64) (float64, bool) {
+			if h.apiDown(i, t) {
+				return 0, true
+			}
+			return 1, true
+		}
 	}
 	apiOnly := func(i int, f func(int64) float64) func(int64) (float64, bool) {
 		return func(t int64) (float64, bool) {

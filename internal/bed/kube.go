@@ -128,7 +128,6 @@ func (r *run) kube(ctx context.Context) error {
 		"--bind-address", "127.0.0.1",
 		"--advertise-address", "127.0.0.1",
 		"--secure-port", strconv.Itoa(r.apiPort),
-		"--cert-dir", filepath.Join(r.dir, "pki"),
 		"--tls-cert-file", p.path("apiserver", "crt"),
 		"--tls-private-key-file", p.path("apiserver", "key"),
 		"--client-ca-file", p.path("ca", "crt"),
@@ -138,7 +137,8 @@ func (r *run) kube(ctx context.Context) error {
 		"--service-account-signing-key-file", filepath.Join(r.dir, "pki", "sa.key"),
 		"--service-cluster-ip-range", "10.96.0.0/16",
 		// The default reconciler would publish 127.0.0.1 as the endpoint of
-		// the kubernetes service, which the API server refuses.
+		// the kubernetes service, and Endpoints validation rejects loopback
+		// addresses.
 		"--endpoint-reconciler-type", "none",
 		// kwok's nodes are named, not resolvable; their InternalIP is
 		// 127.0.0.1, where kwok's kubelet server listens.
@@ -220,7 +220,7 @@ func (r *run) kube(ctx context.Context) error {
 	if err := r.waitPods(ctx, cs, watch); err != nil {
 		return err
 	}
-	r.log.printf("prometheus pods Running and Ready, EndpointSlices filled")
+	r.log.printf("prometheus-operated EndpointSlices list every pod")
 	return nil
 }
 
@@ -257,12 +257,12 @@ func (r *run) forwards() []kwokForward {
 }
 
 // Labels prometheus-operator puts on a Prometheus's pods.
-func operatorPodLabels(name string) map[string]string {
+func operatorPodLabels(name, version string) map[string]string {
 	return map[string]string{
 		"app.kubernetes.io/name":       "prometheus",
 		"app.kubernetes.io/instance":   name,
 		"app.kubernetes.io/managed-by": "prometheus-operator",
-		"app.kubernetes.io/version":    "",
+		"app.kubernetes.io/version":    strings.TrimPrefix(version, "v"),
 		"prometheus":                   name,
 		"operator.prometheus.io/name":  name,
 		"operator.prometheus.io/shard": "0",
@@ -435,7 +435,7 @@ func mergeMaps(a, b map[string]string) map[string]string {
 func statefulSet(s *promSpec, promImg, thanosImg, reloaderImg string) *appsv1.StatefulSet {
 	name := s.Name()
 	replicas := int32(s.Replicas)
-	podLabels := operatorPodLabels(name)
+	podLabels := operatorPodLabels(name, promImg[strings.LastIndex(promImg, ":")+1:])
 	tcp := corev1.ProtocolTCP
 	return &appsv1.StatefulSet{
 		ObjectMeta: metav1.ObjectMeta{

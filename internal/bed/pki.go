@@ -57,8 +57,8 @@ func newPKI(dir string) (*pki, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Backdated so that a clock a little behind on another process does not
-	// reject certificates minted a moment ago.
+	// Backdated by an hour: a certificate that is valid only from "now" can
+	// be refused by a peer whose clock reads a little earlier.
 	now := time.Now().Add(-time.Hour)
 	tmpl := &x509.Certificate{
 		SerialNumber:          sn,
