@@ -45,6 +45,7 @@ type StoreOptions struct {
 	ReplicaLabels   []string
 	DedupFunc       string
 	PartialResponse bool
+	SeriesBatchSize int
 
 	algo dedup.Algorithm
 	genericiooptions.IOStreams
@@ -64,7 +65,9 @@ func NewStoreOptions(streams genericiooptions.IOStreams) *StoreOptions {
 		Dedup:          true,
 		ReplicaLabels:  slices.Clone(DefaultReplicaLabels),
 		DedupFunc:      string(dedup.Penalty),
-		IOStreams:      streams,
+		// The Querier's default: fewer, larger gRPC messages from stores that support batching.
+		SeriesBatchSize: 64,
+		IOStreams:       streams,
 	}
 }
 
@@ -84,6 +87,7 @@ func (o *StoreOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.ReplicaLabels, "replica-label", o.ReplicaLabels, "External label that tells HA replicas apart; repeatable")
 	fs.StringVar(&o.DedupFunc, "dedup-func", o.DedupFunc, "Deduplication algorithm, as the Querier's --deduplication.func: penalty or chain")
 	fs.BoolVar(&o.PartialResponse, "partial-response", false, "Answer from the stores that work when some fail, with a warning naming each missing store")
+	fs.IntVar(&o.SeriesBatchSize, "series-batch-size", o.SeriesBatchSize, "Series per gRPC message asked of stores that batch (Thanos ≥ 0.41); 0 asks for one series per message")
 }
 
 // Validate checks flag combinations.
@@ -110,10 +114,11 @@ func (o *StoreOptions) Validate() error {
 // FanoutOptions returns how the stores' answers combine.
 func (o *StoreOptions) FanoutOptions() fanout.Options {
 	return fanout.Options{
-		ReplicaLabels:   o.ReplicaLabels,
-		Dedup:           o.Dedup,
-		DedupAlgorithm:  o.algo,
-		PartialResponse: o.PartialResponse,
+		ReplicaLabels:     o.ReplicaLabels,
+		Dedup:             o.Dedup,
+		DedupAlgorithm:    o.algo,
+		PartialResponse:   o.PartialResponse,
+		ResponseBatchSize: int64(o.SeriesBatchSize),
 	}
 }
 

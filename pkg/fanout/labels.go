@@ -47,6 +47,7 @@ func (qr *querier) labels(ctx context.Context, name string, hints *storage.Label
 			if opts.dedup() {
 				r.WithoutReplicaLabels = opts.ReplicaLabels
 			}
+			s.Stats.LabelCalls.Add(1)
 			if values {
 				results[i], errs[i] = s.Client.LabelValues(ctx, &r)
 			} else {

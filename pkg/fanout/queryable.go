@@ -101,18 +101,19 @@ func openAll(ctx context.Context, stores []*Store, req *storeapi.SeriesRequest, 
 			if opts.dedup() && s.Info.SupportsWithoutReplicaLabels {
 				r.WithoutReplicaLabels = opts.ReplicaLabels
 			}
+			s.Stats.SeriesCalls.Add(1)
 			st, err := s.Client.Series(ctx, &r)
 			if err != nil {
 				errs[i] = &sourceError{store: s.Name, err: err}
 				return
 			}
+			var src seriesSource = &countingSource{st: st, stats: &s.Stats}
 			if opts.dedup() && !s.Info.SupportsWithoutReplicaLabels {
 				// This store keeps replica labels in place, so stripping them here can break its
 				// sort order: read it whole and sort.
-				srcs[i] = newSortedSource(st, opts.ReplicaLabels)
-				return
+				src = newSortedSource(src, opts.ReplicaLabels)
 			}
-			srcs[i] = st
+			srcs[i] = src
 		})
 	}
 	wg.Wait()
@@ -186,15 +187,47 @@ func (s *groupSeriesSet) Warnings() annotations.Annotations {
 	return a
 }
 
+// countingSource records what a store sent in its Stats.
+type countingSource struct {
+	st    *storeapi.SeriesStream
+	stats *Stats
+	done  bool
+}
+
+func (c *countingSource) Next() bool {
+	if c.st.Next() {
+		ser := c.st.At()
+		c.stats.SeriesRead.Add(1)
+		for i := range ser.Chunks {
+			c.stats.SamplesBytes.Add(int64(len(ser.Chunks[i].Data)))
+		}
+		return true
+	}
+	c.finish()
+	return false
+}
+
+func (c *countingSource) finish() {
+	if !c.done {
+		c.done = true
+		c.stats.FramesRead.Add(int64(c.st.Frames()))
+	}
+}
+
+func (c *countingSource) At() *storeapi.Series { return c.st.At() }
+func (c *countingSource) Err() error           { return c.st.Err() }
+func (c *countingSource) Warnings() []string   { return c.st.Warnings() }
+func (c *countingSource) Close()               { c.finish(); c.st.Close() }
+
 // sortedSource buffers a whole stream, strips replica labels and sorts what is left.
 type sortedSource struct {
-	st     *storeapi.SeriesStream
+	st     seriesSource
 	series []*storeapi.Series
 	i      int
 	err    error
 }
 
-func newSortedSource(st *storeapi.SeriesStream, replicaLabels []string) *sortedSource {
+func newSortedSource(st seriesSource, replicaLabels []string) *sortedSource {
 	s := &sortedSource{st: st, i: -1}
 	for st.Next() {
 		ser := st.At()

@@ -6,6 +6,7 @@ package fanout
 
 import (
 	"slices"
+	"sync/atomic"
 
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -19,6 +20,19 @@ type Store struct {
 	Name   string
 	Client *storeapi.Client
 	Info   storeapi.Info
+
+	// Stats counts what was asked of the store, for the slow-query log and for tests that
+	// prove pruning.
+	Stats Stats
+}
+
+// Stats are a store's counters; safe for concurrent use.
+type Stats struct {
+	SeriesCalls  atomic.Int64
+	LabelCalls   atomic.Int64
+	SeriesRead   atomic.Int64
+	FramesRead   atomic.Int64
+	SamplesBytes atomic.Int64 // chunk bytes received
 }
 
 // matches reports whether the store can hold series selected by ms in [mint, maxt]: its time

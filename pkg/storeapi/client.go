@@ -113,6 +113,7 @@ type SeriesStream struct {
 	warnings []string
 	err      error
 	done     bool
+	frames   int
 }
 
 // Series starts a Series call. The stream must be drained or closed.
@@ -156,9 +157,13 @@ func (s *SeriesStream) Next() bool {
 			}
 			return false
 		}
+		s.frames++
 		s.warnings = append(s.warnings, s.frame.Warnings...)
 	}
 }
+
+// Frames is how many response messages were received so far.
+func (s *SeriesStream) Frames() int { return s.frames }
 
 // At returns the current series. It stays valid after Next.
 func (s *SeriesStream) At() *Series { return s.cur }

@@ -56,6 +56,7 @@ type connected struct {
 	name   string
 	stores []*fanout.Store
 	close  func()
+	args   []string // flags this path adds to every query
 }
 
 func connectPaths(t *testing.T) []connected {
@@ -76,7 +77,9 @@ func connectPaths(t *testing.T) []connected {
 	if len(set.Stores) != len(theBed.Stores) {
 		t.Fatalf("kube discovery found %d stores, the bed has %d", len(set.Stores), len(theBed.Stores))
 	}
-	out = append(out, connected{"kube", set.FanoutStores(), set.Close})
+	// Batched frames through the tunnels (the default), single-series frames from the endpoints:
+	// both decoding paths meet the real sidecar.
+	out = append(out, connected{"kube", set.FanoutStores(), set.Close, nil})
 
 	ep := cmd.NewStoreOptions(genericiooptions.NewTestIOStreamsDiscard())
 	for _, s := range theBed.Stores {
@@ -89,7 +92,7 @@ func connectPaths(t *testing.T) []connected {
 	if err != nil {
 		t.Fatalf("connect to endpoints: %v", err)
 	}
-	out = append(out, connected{"endpoint", eset.FanoutStores(), eset.Close})
+	out = append(out, connected{"endpoint", eset.FanoutStores(), eset.Close, []string{"--series-batch-size=0"}})
 	return out
 }
 
@@ -117,16 +120,11 @@ func runOurs(t *testing.T, stores []*fanout.Store, args []string) *apiResponse {
 
 func TestDifferentialAgainstQuerier(t *testing.T) {
 	paths := connectPaths(t)
-	defer func() {
-		for _, p := range paths {
-			p.close()
-		}
-	}()
+	defer closePaths(paths)
 	hs, he := theBed.HistoryStart, theBed.HistoryEnd
 	// Instant times: early, in the middle (inside the replicas' gaps), and near the end.
 	times := []int64{hs + 40*60_000, hs + (he-hs)/3, hs + (he-hs)/2, he - 5*60_000}
 	rangeStart, rangeEnd, step := hs+30*60_000, he, int64(60_000)
-	secs := func(ms int64) string { return strconv.FormatFloat(float64(ms)/1000, 'f', 3, 64) }
 
 	failures := 0
 	for _, q := range queries(hs + (he-hs)/2) {
@@ -134,7 +132,7 @@ func TestDifferentialAgainstQuerier(t *testing.T) {
 			for _, ts := range times {
 				want := oracle(t, "/api/v1/query", url.Values{"query": {q.expr}, "time": {secs(ts)}, "dedup": {strconv.FormatBool(dedup)}})
 				for _, p := range paths {
-					got := runOurs(t, p.stores, []string{q.expr, "-o", "json", "--time", secs(ts), fmt.Sprintf("--dedup=%t", dedup)})
+					got := runOurs(t, p.stores, append([]string{q.expr, "-o", "json", "--time", secs(ts), fmt.Sprintf("--dedup=%t", dedup)}, p.args...))
 					if d := diffOrErr(t, got, want, q.ordered); d != "" {
 						failures++
 						t.Errorf("instant %s at %s, dedup=%t, via %s:\n  %s", q.expr, secs(ts), dedup, p.name, d)
@@ -144,8 +142,8 @@ func TestDifferentialAgainstQuerier(t *testing.T) {
 			want := oracle(t, "/api/v1/query_range", url.Values{"query": {q.expr}, "start": {secs(rangeStart)}, "end": {secs(rangeEnd)},
 				"step": {"60"}, "dedup": {strconv.FormatBool(dedup)}})
 			for _, p := range paths {
-				got := runOurs(t, p.stores, []string{q.expr, "-o", "json", "--start", secs(rangeStart), "--end", secs(rangeEnd),
-					"--step", strconv.FormatInt(step/1000, 10), fmt.Sprintf("--dedup=%t", dedup)})
+				got := runOurs(t, p.stores, append([]string{q.expr, "-o", "json", "--start", secs(rangeStart), "--end", secs(rangeEnd),
+					"--step", strconv.FormatInt(step/1000, 10), fmt.Sprintf("--dedup=%t", dedup)}, p.args...))
 				if d := diffOrErr(t, got, want, false); d != "" {
 					failures++
 					t.Errorf("range %s, dedup=%t, via %s:\n  %s", q.expr, dedup, p.name, d)
@@ -162,11 +160,7 @@ func TestDifferentialAgainstQuerier(t *testing.T) {
 // would prove nothing about it.
 func TestDedupChangesTheAnswer(t *testing.T) {
 	paths := connectPaths(t)
-	defer func() {
-		for _, p := range paths {
-			p.close()
-		}
-	}()
+	defer closePaths(paths)
 	ts := strconv.FormatInt((theBed.HistoryEnd-10*60_000)/1000, 10)
 	on := runOurs(t, paths[0].stores, []string{`count(up{job="api"})`, "-o", "json", "--time", ts})
 	off := runOurs(t, paths[0].stores, []string{`count(up{job="api"})`, "-o", "json", "--time", ts, "--dedup=false"})
@@ -204,3 +198,12 @@ func errClass(msg string) string {
 	}
 	return msg
 }
+
+func closePaths(paths []connected) {
+	for _, p := range paths {
+		p.close()
+	}
+}
+
+// secs renders milliseconds as the API's seconds with a fraction.
+func secs(ms int64) string { return strconv.FormatFloat(float64(ms)/1000, 'f', 3, 64) }
