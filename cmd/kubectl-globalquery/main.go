@@ -14,6 +14,16 @@ import (
 )
 
 func main() {
+	defer func() {
+		// A bug must not greet an SRE with a stack dump; GLOBALQUERY_DEBUG=1 keeps it.
+		if r := recover(); r != nil {
+			if os.Getenv("GLOBALQUERY_DEBUG") == "1" {
+				panic(r)
+			}
+			fmt.Fprintf(os.Stderr, "Error: internal error: %v\nThis is a bug in kubectl-globalquery; rerun with GLOBALQUERY_DEBUG=1 for details and report it.\n", r)
+			os.Exit(1)
+		}
+	}()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	root := cmd.NewRootCommand(streams)

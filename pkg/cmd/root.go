@@ -45,6 +45,9 @@ locally with the Prometheus engine.`,
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError("%v", err) })
 	o.AddFlags(cmd.PersistentFlags())
 	o.addQueryFlags(cmd.Flags())
-	cmd.AddCommand(NewStoresCommand(o.StoreOptions), NewVersionCommand(streams))
+	cmd.AddCommand(NewStoresCommand(o.StoreOptions), NewVersionCommand(streams),
+		newMetadataCommand(o.StoreOptions, kindSeries),
+		newMetadataCommand(o.StoreOptions, kindLabels),
+		newMetadataCommand(o.StoreOptions, kindLabelValues))
 	return cmd
 }

@@ -12,12 +12,9 @@ import (
 	"github.com/globalquery/kubectl-globalquery/pkg/storeapi"
 )
 
-// LabelValues asks every store that can match and returns the sorted union. Replica label
-// values are hidden when deduplicating, as in the Querier.
+// LabelValues asks every store that can match and returns the sorted union. Replica labels are
+// listed even when deduplicating: the Querier's label APIs show them too.
 func (qr *querier) LabelValues(ctx context.Context, name string, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
-	if qr.q.Opts.dedup() && slices.Contains(qr.q.Opts.ReplicaLabels, name) {
-		return nil, nil, nil
-	}
 	return qr.labels(ctx, name, hints, ms, true)
 }
 
@@ -44,9 +41,6 @@ func (qr *querier) labels(ctx context.Context, name string, hints *storage.Label
 	for i, s := range stores {
 		wg.Go(func() {
 			r := req
-			if opts.dedup() {
-				r.WithoutReplicaLabels = opts.ReplicaLabels
-			}
 			s.Stats.LabelCalls.Add(1)
 			if values {
 				results[i], errs[i] = s.Client.LabelValues(ctx, &r)
@@ -73,12 +67,7 @@ func (qr *querier) labels(ctx context.Context, name string, hints *storage.Label
 		for _, w := range results[i].Warnings {
 			warns.Add(&storeWarning{store: stores[i].Name, msg: w})
 		}
-		for _, v := range results[i].Values {
-			if !values && opts.dedup() && slices.Contains(opts.ReplicaLabels, v) {
-				continue // stores that ignore without_replica_labels
-			}
-			out = append(out, v)
-		}
+		out = append(out, results[i].Values...)
 	}
 	slices.Sort(out)
 	out = slices.Compact(out)

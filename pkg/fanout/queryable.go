@@ -163,7 +163,7 @@ func (s *groupSeriesSet) Next() bool {
 		g := s.m.At()
 		s.lset = g.labels
 		chunks := mergeChunks(nil, g.parts)
-		if s.split {
+		if s.split && len(chunks) > 0 {
 			s.pending = dedup.SplitOverlapping(chunks, chunkSpan)
 		} else {
 			s.pending = [][]storeapi.Chunk{chunks}

@@ -180,3 +180,24 @@ func FormatFloat(f float64) string {
 func FormatTime(ms int64) string {
 	return time.UnixMilli(ms).UTC().Format(time.RFC3339Nano)
 }
+
+// WriteSeriesTable prints label sets, a row each, a column per label name.
+func WriteSeriesTable(w io.Writer, series []labels.Labels) error {
+	if len(series) == 0 {
+		_, err := fmt.Fprintln(w, "No series.")
+		return err
+	}
+	cols := labelColumns(series)
+	t := newTable(w)
+	t.Header(header(cols)...)
+	for _, ls := range series {
+		row := make([]string, len(cols))
+		for i, c := range cols {
+			row[i] = ls.Get(c)
+		}
+		if err := t.Append(row); err != nil {
+			return err
+		}
+	}
+	return t.Render()
+}

@@ -23,6 +23,7 @@ type apiResponse struct {
 		ResultType string          `json:"resultType"`
 		Result     json.RawMessage `json:"result"`
 	} `json:"data"`
+	raw []byte // the whole body
 }
 
 type apiSeries struct {
@@ -186,8 +187,8 @@ func oracle(t testing.TB, path string, params url.Values) *apiResponse {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	var r apiResponse
-	if err := json.Unmarshal(body, &r); err != nil {
+	r := apiResponse{raw: body}
+	if err := json.Unmarshal(body, &r); err != nil && !strings.HasPrefix(path, "/api/v1/series") && !strings.HasPrefix(path, "/api/v1/label") {
 		t.Fatalf("querier answer %q: %v", body, err)
 	}
 	if r.Status != "success" && r.Error == "" {
