@@ -1,0 +1,112 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/globalquery/kubectl-globalquery/pkg/cmd"
+)
+
+// tcpProxy forwards to a real store until it is shut down; then the store behind it is gone for
+// the plugin as a dead pod or tunnel would be.
+type tcpProxy struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func startProxy(t *testing.T, target string) *tcpProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tcpProxy{ln: ln}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, u)
+			p.mu.Unlock()
+			go func() { io.Copy(u, c); u.Close() }()
+			go func() { io.Copy(c, u); c.Close() }()
+		}
+	}()
+	return p
+}
+
+func (p *tcpProxy) addr() string { return p.ln.Addr().String() }
+
+func (p *tcpProxy) kill() {
+	p.ln.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+}
+
+// With a store gone after discovery, the default is an error naming it; --partial-response
+// answers from the rest, equal to the Querier's partial answer, with a warning naming it.
+func TestPartialResponse(t *testing.T) {
+	proxy := startProxy(t, theBed.Stores[0].SidecarGRPC)
+	o := cmd.NewStoreOptions(genericiooptions.NewTestIOStreamsDiscard())
+	for _, s := range theBed.Stores {
+		o.Endpoints = append(o.Endpoints, s.SidecarGRPC)
+	}
+	o.Endpoints = append(o.Endpoints, proxy.addr())
+	if err := o.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	set, _, err := o.Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	if len(set.Stores) != 4 {
+		t.Fatalf("%d stores", len(set.Stores))
+	}
+	stores := set.FanoutStores()
+	q := `sum by (cluster) (rate(http_requests_total[5m]))`
+	at := secs(theBed.HistoryEnd - 20*60_000)
+	want := oracle(t, "/api/v1/query", url.Values{"query": {q}, "time": {at}, "partial_response": {"true"}})
+
+	// While the duplicate store is up, its data merges away.
+	if d := diffOrErr(t, runOurs(t, stores, []string{q, "-o", "json", "--time", at}), want, false); d != "" {
+		t.Fatalf("with every store up: %s", d)
+	}
+	proxy.kill()
+
+	strict := runOurs(t, stores, []string{q, "-o", "json", "--time", at})
+	if strict.Status != "error" || !strings.Contains(strict.Error, "store "+proxy.addr()) {
+		t.Fatalf("strict answer with a store down: %+v", strict)
+	}
+	if strings.Contains(strict.Error, "rpc error: code =") {
+		t.Fatalf("raw gRPC error shown: %s", strict.Error)
+	}
+	partial := runOurs(t, stores, []string{q, "-o", "json", "--time", at, "--partial-response"})
+	if d := diffOrErr(t, partial, want, false); d != "" {
+		t.Fatalf("partial answer: %s", d)
+	}
+	if len(partial.Warnings) != 1 || !strings.Contains(partial.Warnings[0], proxy.addr()) {
+		t.Fatalf("partial warnings %q, want one naming %s", partial.Warnings, proxy.addr())
+	}
+}
