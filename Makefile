@@ -46,14 +46,15 @@ bed-down:
 
 # The main job on the local stand-in: real kubectl finds the plugin on PATH, as after a krew
 # install, and runs a deduplicated global query through discovery and port-forward tunnels.
+# (kubectl refuses flags before a plugin's name, so the kubeconfig comes from KUBECONFIG.)
 demo: build bed
 	@mkdir -p $(BIN)/plugins && cp $(PLUGIN) $(BIN)/plugins/kubectl-globalquery
 	@echo; echo '$$ kubectl globalquery stores'
-	@PATH="$(BIN)/plugins:$$PATH" $(BIN)/kubectl --kubeconfig $(BED_DIR)/kubeconfig globalquery stores
+	@PATH="$(BIN)/plugins:$$PATH" KUBECONFIG=$(BED_DIR)/kubeconfig $(BIN)/kubectl globalquery stores
 	@echo; echo "$$ kubectl globalquery 'up' --dedup"
-	@PATH="$(BIN)/plugins:$$PATH" $(BIN)/kubectl --kubeconfig $(BED_DIR)/kubeconfig globalquery 'up' --dedup
+	@PATH="$(BIN)/plugins:$$PATH" KUBECONFIG=$(BED_DIR)/kubeconfig $(BIN)/kubectl globalquery 'up' --dedup
 	@echo; echo "$$ kubectl globalquery 'count by (cluster) (up)' --dedup=false"
-	@PATH="$(BIN)/plugins:$$PATH" $(BIN)/kubectl --kubeconfig $(BED_DIR)/kubeconfig globalquery 'count by (cluster) (up)' --dedup=false
+	@PATH="$(BIN)/plugins:$$PATH" KUBECONFIG=$(BED_DIR)/kubeconfig $(BIN)/kubectl globalquery 'count by (cluster) (up)' --dedup=false
 	@echo; echo "The bed is still running (kubeconfig: $(BED_DIR)/kubeconfig). Stop it with: make bed-down"
 
 clean:
