@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/connect"
@@ -46,6 +48,7 @@ type StoreOptions struct {
 	DedupFunc       string
 	PartialResponse bool
 	SeriesBatchSize int
+	StoreTimeout    time.Duration
 
 	algo dedup.Algorithm
 	genericiooptions.IOStreams
@@ -87,6 +90,7 @@ func (o *StoreOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.ReplicaLabels, "replica-label", o.ReplicaLabels, "External label that tells HA replicas apart; repeatable")
 	fs.StringVar(&o.DedupFunc, "dedup-func", o.DedupFunc, "Deduplication algorithm, as the Querier's --deduplication.func: penalty or chain")
 	fs.BoolVar(&o.PartialResponse, "partial-response", false, "Answer from the stores that work when some fail, with a warning naming each missing store")
+	fs.DurationVar(&o.StoreTimeout, "store-timeout", 0, "Give up on a store that has not sent all its series within this time (0: only --timeout applies), as the Querier's --store.response-timeout")
 	fs.IntVar(&o.SeriesBatchSize, "series-batch-size", o.SeriesBatchSize, "Series per gRPC message asked of stores that batch (Thanos ≥ 0.41); 0 asks for one series per message")
 }
 
@@ -119,6 +123,7 @@ func (o *StoreOptions) FanoutOptions() fanout.Options {
 		DedupAlgorithm:    o.algo,
 		PartialResponse:   o.PartialResponse,
 		ResponseBatchSize: int64(o.SeriesBatchSize),
+		StoreTimeout:      o.StoreTimeout,
 	}
 }
 
@@ -180,7 +185,38 @@ func (o *StoreOptions) contexts() ([]string, error) {
 	return names, nil
 }
 
+// checkKubeconfig fails early, naming the files looked at, when no kubeconfig gives a server:
+// client-go would otherwise fall back to localhost:8080 and fail with a puzzling "connection
+// refused".
+func (o *StoreOptions) checkKubeconfig() error {
+	if o.Kube.APIServer != nil && *o.Kube.APIServer != "" {
+		return nil
+	}
+	loader := o.Kube.ToRawKubeConfigLoader()
+	raw, err := loader.RawConfig()
+	if err != nil {
+		return explainKubeconfig(err)
+	}
+	if len(raw.Clusters) > 0 {
+		return nil
+	}
+	if _, err := rest.InClusterConfig(); err == nil {
+		return nil
+	}
+	where := "~/.kube/config"
+	if o.Kube.KubeConfig != nil && *o.Kube.KubeConfig != "" {
+		where = *o.Kube.KubeConfig
+	} else if env := os.Getenv(clientcmd.RecommendedConfigPathEnvVar); env != "" {
+		where = "KUBECONFIG=" + env
+	}
+	return fmt.Errorf("no kubeconfig with a cluster found (looked at %s): set KUBECONFIG or --kubeconfig, "+
+		"or query StoreAPI addresses directly with --endpoint HOST:PORT", where)
+}
+
 func (o *StoreOptions) discover(ctx context.Context) ([]connect.Cluster, []string, error) {
+	if err := o.checkKubeconfig(); err != nil {
+		return nil, nil, err
+	}
 	names, err := o.contexts()
 	if err != nil {
 		return nil, nil, err
@@ -242,6 +278,9 @@ func (o *StoreOptions) discover(ctx context.Context) ([]connect.Cluster, []strin
 func explainKubeconfig(err error) error {
 	if clientcmd.IsEmptyConfig(err) {
 		return fmt.Errorf("no kubeconfig found: set KUBECONFIG, pass --kubeconfig, or use --endpoint HOST:PORT to query StoreAPI endpoints directly")
+	}
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("cannot read the kubeconfig: %w", err)
 	}
 	return fmt.Errorf("kubeconfig: %w", err)
 }

@@ -1,8 +1,11 @@
 package cmd
 
 import (
+	"flag"
+
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/klog/v2"
 )
 
 // NewRootCommand is `kubectl globalquery`.
@@ -42,8 +45,13 @@ locally with the Prometheus engine.`,
 			return o.Run(c.Context())
 		},
 	}
+	cmd.ValidArgsFunction = completeQuery(o.StoreOptions)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError("%v", err) })
 	o.AddFlags(cmd.PersistentFlags())
+	// kubectl's -v: client-go logs requests at 6 and bodies at 8 (with bearer tokens masked).
+	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(klogFlags)
+	cmd.PersistentFlags().AddGoFlag(klogFlags.Lookup("v"))
 	o.addQueryFlags(cmd.Flags())
 	cmd.AddCommand(NewStoresCommand(o.StoreOptions), NewVersionCommand(streams),
 		newMetadataCommand(o.StoreOptions, kindSeries),

@@ -3,8 +3,10 @@ package fanout
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
@@ -26,6 +28,8 @@ type Options struct {
 	PartialResponse bool
 	// ResponseBatchSize asks stores that support it to send series in batches.
 	ResponseBatchSize int64
+	// StoreTimeout bounds each store's whole Series stream; 0 leaves only the query's deadline.
+	StoreTimeout time.Duration
 }
 
 func (o *Options) dedup() bool { return o.Dedup && len(o.ReplicaLabels) > 0 }
@@ -102,12 +106,18 @@ func openAll(ctx context.Context, stores []*Store, req *storeapi.SeriesRequest, 
 				r.WithoutReplicaLabels = opts.ReplicaLabels
 			}
 			s.Stats.SeriesCalls.Add(1)
-			st, err := s.Client.Series(ctx, &r)
+			sctx, cancel := context.WithCancel(ctx)
+			if opts.StoreTimeout > 0 {
+				sctx, cancel = context.WithTimeoutCause(ctx, opts.StoreTimeout, &storeTimeoutError{d: opts.StoreTimeout})
+			}
+			st, err := s.Client.Series(sctx, &r)
 			if err != nil {
-				errs[i] = &sourceError{store: s.Name, err: err}
+				errs[i] = &sourceError{store: s.Name, err: withCause(sctx, err)}
+				cancel()
 				return
 			}
-			var src seriesSource = &countingSource{st: st, stats: &s.Stats}
+			// The source owns cancel and calls it when the stream ends or is closed.
+			var src seriesSource = &countingSource{st: st, stats: &s.Stats, ctx: sctx, cancel: cancel}
 			if opts.dedup() && !s.Info.SupportsWithoutReplicaLabels {
 				// This store keeps replica labels in place, so stripping them here can break its
 				// sort order: read it whole and sort.
@@ -189,9 +199,11 @@ func (s *groupSeriesSet) Warnings() annotations.Annotations {
 
 // countingSource records what a store sent in its Stats.
 type countingSource struct {
-	st    *storeapi.SeriesStream
-	stats *Stats
-	done  bool
+	st     *storeapi.SeriesStream
+	stats  *Stats
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   bool
 }
 
 func (c *countingSource) Next() bool {
@@ -211,11 +223,17 @@ func (c *countingSource) finish() {
 	if !c.done {
 		c.done = true
 		c.stats.FramesRead.Add(int64(c.st.Frames()))
+		c.cancel()
 	}
 }
 
 func (c *countingSource) At() *storeapi.Series { return c.st.At() }
-func (c *countingSource) Err() error           { return c.st.Err() }
+func (c *countingSource) Err() error {
+	if err := c.st.Err(); err != nil {
+		return withCause(c.ctx, err)
+	}
+	return nil
+}
 func (c *countingSource) Warnings() []string   { return c.st.Warnings() }
 func (c *countingSource) Close()               { c.finish(); c.st.Close() }
 
@@ -250,3 +268,21 @@ func (s *sortedSource) At() *storeapi.Series { return s.series[s.i] }
 func (s *sortedSource) Err() error           { return s.err }
 func (s *sortedSource) Warnings() []string   { return s.st.Warnings() }
 func (s *sortedSource) Close()               { s.st.Close() }
+
+// storeTimeoutError is the cause recorded when a store exceeds --store-timeout.
+type storeTimeoutError struct{ d time.Duration }
+
+func (e *storeTimeoutError) Error() string {
+	return fmt.Sprintf("slow: no complete answer within %s (--store-timeout)", e.d)
+}
+
+// withCause replaces a bare cancellation with the reason the context was cancelled for.
+func withCause(ctx context.Context, err error) error {
+	if c := context.Cause(ctx); c != nil && ctx.Err() != nil {
+		var ste *storeTimeoutError
+		if errors.As(c, &ste) {
+			return c
+		}
+	}
+	return err
+}

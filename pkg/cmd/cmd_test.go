@@ -1,0 +1,95 @@
+package cmd
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+func TestSplitForCompletion(t *testing.T) {
+	for _, tc := range []struct {
+		in, head, word string
+		label          bool
+	}{
+		{"http_req", "", "http_req", false},
+		{"rate(http_req", "rate(", "http_req", false},
+		{`up{jo`, "up{", "jo", true},
+		{`up{job="a", inst`, `up{job="a", `, "inst", true},
+		{"sum by (clu", "sum by (", "clu", true},
+		{"sum without(clu", "sum without(", "clu", true},
+		{"sum(rate(x[5m])) by (", "sum(rate(x[5m])) by (", "", true},
+		{"a / on (inst", "a / on (", "inst", true},
+		{"max(up{a=\"b\"}) + proc", "max(up{a=\"b\"}) + ", "proc", false},
+	} {
+		head, word, label := splitForCompletion(tc.in)
+		if head != tc.head || word != tc.word || label != tc.label {
+			t.Errorf("%q: got (%q, %q, %v), want (%q, %q, %v)", tc.in, head, word, label, tc.head, tc.word, tc.label)
+		}
+	}
+}
+
+func TestParseTimeAndDuration(t *testing.T) {
+	now := time.Unix(1000, 0)
+	for in, want := range map[string]int64{
+		"1700000000":           1700000000000,
+		"1700000000.123":       1700000000123,
+		"2024-05-01T12:00:00Z": 1714564800000,
+		"now":                  1000000,
+	} {
+		got, err := parseTime(in, now)
+		if err != nil || got.UnixMilli() != want {
+			t.Errorf("parseTime(%q) = %v, %v; want %d", in, got.UnixMilli(), err, want)
+		}
+	}
+	if _, err := parseTime("yesterday", now); err == nil || !strings.Contains(err.Error(), "RFC 3339") {
+		t.Errorf("bad time: %v", err)
+	}
+	for in, want := range map[string]time.Duration{"30s": 30 * time.Second, "1h30m": 90 * time.Minute, "1d": 24 * time.Hour, "15": 15 * time.Second, "0.5": 500 * time.Millisecond} {
+		got, err := parseDuration(in)
+		if err != nil || got != want {
+			t.Errorf("parseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	if _, err := parseDuration("fast"); err == nil {
+		t.Error("bad duration accepted")
+	}
+}
+
+func TestValidateFlagCombinations(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // part of the usage error; "" = valid
+	}{
+		{[]string{"up"}, ""},
+		{[]string{"up", "--time", "1", "--start", "2"}, "--time is for instant queries"},
+		{[]string{"up", "--since", "1h", "--start", "2"}, "--since cannot be combined"},
+		{[]string{"up", "--end", "1"}, "needs --start or --since"},
+		{[]string{"up", "--start", "10", "--end", "5"}, "--end is before --start"},
+		{[]string{"up", "--start", "0", "--end", "100000", "--step", "1"}, "at most 11,000 points"},
+		{[]string{"up", "-o", "xml"}, "--output"},
+		{[]string{"up", "--dedup-func", "fancy"}, "--dedup-func"},
+		{[]string{"up", "--endpoint", "nohostport"}, "want HOST:PORT"},
+		{[]string{"up", "--endpoint", "a:1", "--all-contexts"}, "--endpoint skips discovery"},
+		{[]string{"up", "--all-contexts", "--context", "x"}, "cannot be used together"},
+		{[]string{"sum(up"}, "unclosed left parenthesis"},
+	} {
+		o := NewQueryOptions(genericiooptions.NewTestIOStreamsDiscard())
+		if err := QueryFlagSet(o).Parse(tc.args[1:]); err != nil {
+			t.Fatal(err)
+		}
+		if err := o.Complete(tc.args[:1]); err != nil {
+			t.Fatal(err)
+		}
+		err := o.Validate()
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%v: unexpected error %v", tc.args, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%v: error %v, want one containing %q", tc.args, err, tc.want)
+		case tc.want != "" && ExitCode(err) != 2:
+			t.Errorf("%v: exit code %d, want 2", tc.args, ExitCode(err))
+		}
+	}
+}
