@@ -31,7 +31,14 @@ func newConn(conn streamhttp.Connection, data, errS streamhttp.Stream, target st
 	c := &Conn{conn: conn, data: data, errS: errS, target: target, port: port, errMsg: make(chan string, 1), closed: make(chan struct{})}
 	go func() {
 		b, _ := io.ReadAll(errS)
-		c.errMsg <- strings.TrimSpace(string(b))
+		msg := strings.TrimSpace(string(b))
+		c.errMsg <- msg
+		if msg != "" {
+			// The kubelet reports a broken forward (the pod's process died) here but may leave
+			// the data stream open; end it so that a blocked Read returns the reason now rather
+			// than when gRPC keepalive gives up.
+			_ = c.data.Reset()
+		}
 	}()
 	return c
 }

@@ -3,12 +3,18 @@ package e2e
 import (
 	"context"
 	"os"
+	"runtime"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/globalquery/kubectl-globalquery/internal/bed"
+	"github.com/globalquery/kubectl-globalquery/pkg/cmd"
 	"github.com/globalquery/kubectl-globalquery/pkg/tunnel"
 )
 
@@ -48,4 +54,69 @@ func TestTunnelFallsBackToSPDY(t *testing.T) {
 	if info.LabelSets[0].Get("replica") != s.Replica {
 		t.Fatalf("external labels %v, want replica %q", info.LabelSets, s.Replica)
 	}
+	tun.Close()
+
+	t.Run("sidecar dies behind an open tunnel", func(t *testing.T) { sidecarDies(t, b) })
+}
+
+// A sidecar that dies after its tunnel and gRPC connection are up: the query fails within the
+// timeout naming the store, or goes partial, and nothing is left running afterwards.
+func sidecarDies(t *testing.T, b *bed.State) {
+	goroutinesBefore := runtime.NumGoroutine()
+	o := cmd.NewStoreOptions(genericiooptions.NewTestIOStreamsDiscard())
+	o.Kube.KubeConfig = &b.Kubeconfig
+	if err := o.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	set, _, err := o.Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim := b.Stores[0]
+	for _, p := range b.Procs {
+		if p.Name == "sidecar-"+shortName(victim) {
+			if err := syscall.Kill(p.PID, syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	q := `count(up)`
+	start := time.Now()
+	strict := runOurs(t, set.FanoutStores(), []string{q, "-o", "json", "--timeout=20s"})
+	if strict.Status != "error" || !strings.Contains(strict.Error, victim.Namespace+"/"+victim.Pod) {
+		t.Fatalf("strict answer with a dead sidecar: %+v", strict)
+	}
+	for _, bad := range []string{"rpc error: code =", "context deadline exceeded"} {
+		if strings.Contains(strict.Error, bad) {
+			t.Errorf("error %q shows %q", strict.Error, bad)
+		}
+	}
+	partial := runOurs(t, set.FanoutStores(), []string{q, "-o", "json", "--timeout=20s", "--partial-response"})
+	if partial.Status != "success" || len(partial.Warnings) == 0 || !strings.Contains(partial.Warnings[0], victim.Pod) {
+		t.Fatalf("partial answer with a dead sidecar: %+v", partial)
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("noticing the dead sidecar took %s", d)
+	}
+	set.Close()
+	// Tunnels, streams and gRPC connections all end with Close.
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > goroutinesBefore+2 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > goroutinesBefore+2 {
+		buf := make([]byte, 1<<16)
+		t.Errorf("%d goroutines after Close, %d before:\n%s", n, goroutinesBefore, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// shortName is the bed's process name suffix for a store, e.g. eu-0.
+func shortName(s bed.Store) string {
+	region := "us"
+	if s.Namespace == "europe" {
+		region = "eu"
+	}
+	return region + "-" + s.Pod[len(s.Pod)-1:]
 }
