@@ -49,7 +49,7 @@ func Explain(err error) string {
 // trimTransport drops grpc's "connection error: desc = " wrapping from transport messages.
 func trimTransport(msg string) string {
 	if i := strings.LastIndex(msg, "desc = "); i >= 0 {
-		return strings.Trim(msg[i+len("desc = "):], `"`)
+		msg = strings.Trim(msg[i+len("desc = "):], `"`)
 	}
-	return msg
+	return strings.TrimPrefix(msg, "transport: Error while dialing: ")
 }
