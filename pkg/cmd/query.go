@@ -59,7 +59,7 @@ func (o *QueryOptions) addQueryFlags(fs *pflag.FlagSet) {
 // Complete fills in what follows from the arguments.
 func (o *QueryOptions) Complete(args []string) error {
 	if len(args) != 1 {
-		return usageError("expected exactly one PromQL query argument, got %d", len(args))
+		return usageError("expected exactly one PromQL query argument, got %d: quote the query, e.g. kubectl globalquery 'sum by (job) (up)'", len(args))
 	}
 	o.Query = args[0]
 	return nil
