@@ -2,13 +2,16 @@
 # Builds the release archives reproducibly (same sources, same bytes) and writes plugin.yaml,
 # the krew manifest, with each archive's sha256.
 #   hack/dist.sh VERSION [BASE_URL]
+# DIST_PLATFORMS (space-separated os/arch), DIST_DIR and DIST_MANIFEST narrow it down, e.g. for
+# a test that installs this machine's archive with krew.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 version=${1:?version}
 base=${2:-https://github.com/globalquery/kubectl-globalquery/releases/download/$version}
-out=$root/dist
+out=${DIST_DIR:-$root/dist}
+manifest=${DIST_MANIFEST:-$root/plugin.yaml}
 rm -rf "$out" && mkdir -p "$out"
-platforms=(linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64)
+read -r -a platforms <<<"${DIST_PLATFORMS:-linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64}"
 entries=""
 for p in "${platforms[@]}"; do
   os=${p%/*} arch=${p#*/}
@@ -35,5 +38,5 @@ for p in "${platforms[@]}"; do
 "
 done
 awk -v v="$version" -v p="$entries" '{ gsub("@VERSION@", v); if ($0 == "@PLATFORMS@") printf "%s", p; else print }' \
-  "$root/krew/plugin.yaml.tmpl" >"$root/plugin.yaml"
-echo "dist: archives in dist/, manifest plugin.yaml" >&2
+  "$root/krew/plugin.yaml.tmpl" >"$manifest"
+echo "dist: archives in $out, manifest $manifest" >&2
