@@ -2,8 +2,17 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql"
+	"golang.org/x/term"
 
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -23,6 +32,7 @@ type QueryOptions struct {
 	LookbackDelta, EvalTimeout time.Duration
 	MaxSamples                 int
 	Output                     string
+	PNG                        string
 
 	isRange        bool
 	ts, start, end time.Time
@@ -53,7 +63,8 @@ func (o *QueryOptions) addQueryFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.LookbackDelta, "lookback-delta", 0, "How far back to look for a sample (default 5m, as in Prometheus)")
 	fs.DurationVar(&o.EvalTimeout, "timeout", o.EvalTimeout, "Maximum time to evaluate the query")
 	fs.IntVar(&o.MaxSamples, "max-samples", 50_000_000, "Maximum number of samples a query may load into memory")
-	fs.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table or json")
+	fs.StringVarP(&o.Output, "output", "o", o.Output, "Output format: "+strings.Join(output.Formats(), "|")+" (graph for range queries)")
+	fs.StringVar(&o.PNG, "png", "", "Also draw a range query's result as a PNG chart into this file")
 }
 
 // Complete fills in what follows from the arguments.
@@ -73,13 +84,14 @@ func (o *QueryOptions) Validate() error {
 	if err := engine.Validate(o.Query); err != nil {
 		return err
 	}
-	switch o.Output {
-	case "table", "json":
-	default:
-		return usageError("--output %q: want table or json", o.Output)
+	if !slices.Contains(output.Formats(), o.Output) {
+		return usageError("--output %q: want one of %s", o.Output, strings.Join(output.Formats(), ", "))
 	}
 	now := o.now()
 	rangeFlags := o.Start != "" || o.End != "" || o.Step != "" || o.Since > 0
+	if o.PNG != "" && !rangeFlags {
+		return usageError("--png draws a range query: add --since or --start/--end")
+	}
 	if o.Time != "" && rangeFlags {
 		return usageError("--time is for instant queries and cannot be combined with --start, --end, --step or --since")
 	}
@@ -170,15 +182,72 @@ func (o *QueryOptions) Execute(ctx context.Context, stores []*fanout.Store, warn
 	if err != nil {
 		return err
 	}
-	if o.Output == "json" {
-		return output.WriteJSON(o.Out, res.Value, o.Query, res.Warnings, warnings)
+	opts := output.Options{
+		Format:        o.Output,
+		ReplicaLabels: o.ReplicaLabels,
+		Deduplicated:  o.Dedup && len(o.ReplicaLabels) > 0,
+		Sources:       sourcesOf(stores),
+		Query:         o.Query,
 	}
-	warns, infos := res.Warnings.AsStrings(o.Query, 10, 10)
-	for _, w := range warns {
-		fmt.Fprintln(o.ErrOut, "Warning:", w)
+	opts.Color, opts.Width = terminal(o.Out)
+	if !output.WarningsInline(o.Output) {
+		warns, infos := res.Warnings.AsStrings(o.Query, 10, 10)
+		printWarnings(o.ErrOut, warns)
+		for _, i := range infos {
+			fmt.Fprintln(o.ErrOut, "Info:", i)
+		}
 	}
-	for _, i := range infos {
-		fmt.Fprintln(o.ErrOut, "Info:", i)
+	err = output.Write(o.Out, res.Value, res.Warnings, warnings, opts)
+	if errors.Is(err, output.ErrGraphNeedsRange) {
+		fmt.Fprintln(o.ErrOut, "Note:", err)
+		err = nil
 	}
-	return output.WriteTable(o.Out, res.Value)
+	if err != nil || o.PNG == "" {
+		return err
+	}
+	m, ok := res.Value.(promql.Matrix)
+	if !ok {
+		return fmt.Errorf("--png: the result is a %s, not a range of series", res.Value.Type())
+	}
+	if err := output.WritePNG(o.PNG, m, opts); err != nil {
+		return fmt.Errorf("--png: %w", err)
+	}
+	fmt.Fprintln(o.ErrOut, "Wrote", o.PNG)
+	return nil
+}
+
+// terminal reports whether w is a terminal that may get colour (NO_COLOR unset) and its width.
+func terminal(w io.Writer) (color bool, width int) {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return false, 0
+	}
+	if cols, _, err := term.GetSize(int(f.Fd())); err == nil {
+		width = cols
+	}
+	return os.Getenv("NO_COLOR") == "", width
+}
+
+// sourcesOf names, for a result series, the stores whose external labels agree with it: for a
+// selector that is the store it came from (both replicas when deduplicated), for an aggregate
+// every store that fed it.
+func sourcesOf(stores []*fanout.Store) func(labels.Labels) []string {
+	return func(ls labels.Labels) []string {
+		var out []string
+		for _, s := range stores {
+			for _, ext := range s.Info.LabelSets {
+				agree := true
+				ext.Range(func(l labels.Label) {
+					if v := ls.Get(l.Name); v != "" && v != l.Value {
+						agree = false
+					}
+				})
+				if agree {
+					out = append(out, s.Name)
+					break
+				}
+			}
+		}
+		return out
+	}
 }

@@ -1,5 +1,5 @@
-// Package output prints query results: as the Prometheus HTTP API's JSON response body, and as
-// tables for people.
+// Package output prints query results: for people as tables and terminal charts (and PNG
+// charts), and for programs as the Prometheus HTTP API's response body in JSON or YAML, or as CSV.
 package output
 
 import (
