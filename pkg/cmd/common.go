@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -50,6 +51,12 @@ type StoreOptions struct {
 	SeriesBatchSize int
 	StoreTimeout    time.Duration
 
+	// ReplicaLabelsSource says where ReplicaLabels came from: "flag", "Prometheus objects" or
+	// "default".
+	ReplicaLabelsSource string
+	replicaLabelsSet    bool
+	flags               *pflag.FlagSet
+
 	algo dedup.Algorithm
 	genericiooptions.IOStreams
 }
@@ -76,6 +83,7 @@ func NewStoreOptions(streams genericiooptions.IOStreams) *StoreOptions {
 
 // AddFlags registers the flags on fs.
 func (o *StoreOptions) AddFlags(fs *pflag.FlagSet) {
+	o.flags = fs
 	o.Kube.AddFlags(fs)
 	fs.StringArrayVar(&o.Contexts, "context", nil, "Kubeconfig context to query; repeat to span several clusters (default: the current context)")
 	fs.BoolVar(&o.AllContexts, "all-contexts", false, "Query every context of the kubeconfig")
@@ -101,6 +109,13 @@ func (o *StoreOptions) Validate() error {
 		return usageError("--dedup-func: %v", err)
 	}
 	o.algo = algo
+	if o.ReplicaLabelsSource == "" {
+		o.ReplicaLabelsSource = "default"
+		if (o.flags != nil && o.flags.Changed("replica-label")) || !slices.Equal(o.ReplicaLabels, DefaultReplicaLabels) {
+			o.ReplicaLabelsSource = "flag"
+		}
+	}
+	o.replicaLabelsSet = o.ReplicaLabelsSource == "flag"
 	if o.AllContexts && len(o.Contexts) > 0 {
 		return usageError("--all-contexts and --context cannot be used together")
 	}
@@ -226,10 +241,19 @@ func (o *StoreOptions) discover(ctx context.Context) ([]connect.Cluster, []strin
 		ns = *o.Kube.Namespace
 	}
 	var (
-		clusters []connect.Cluster
-		warnings []string
-		notFound []error
+		clusters        []connect.Cluster
+		warnings        []string
+		notFound        []error
+		operatorReplica []string
 	)
+	// Replica labels: the flag wins; else what the Prometheus objects say; else the defaults.
+	defer func() {
+		if len(operatorReplica) > 0 {
+			slices.Sort(operatorReplica)
+			o.ReplicaLabels = operatorReplica
+			o.ReplicaLabelsSource = "Prometheus objects"
+		}
+	}()
 	for _, name := range names {
 		if name != "" {
 			o.Kube.Context = &name
@@ -242,6 +266,17 @@ func (o *StoreOptions) discover(ctx context.Context) ([]connect.Cluster, []strin
 		kc, err := kubernetes.NewForConfig(cfg)
 		if err != nil {
 			return nil, warnings, err
+		}
+		if !o.replicaLabelsSet {
+			if dc, err := dynamic.NewForConfig(cfg); err == nil {
+				if ol := discovery.ReadOperatorLabels(ctx, dc, ns); ol != nil {
+					for _, l := range ol.Replica {
+						if !slices.Contains(operatorReplica, l) {
+							operatorReplica = append(operatorReplica, l)
+						}
+					}
+				}
+			}
 		}
 		res, err := discovery.Discover(ctx, kc, discovery.Options{
 			Namespace: ns, Service: o.Service, Selector: o.Selector, PortName: o.PortName, Port: o.Port,

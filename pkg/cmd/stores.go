@@ -45,6 +45,9 @@ func runStores(ctx context.Context, o *StoreOptions) error {
 	}
 	defer set.Close()
 	printStores(o, set)
+	if o.Dedup {
+		fmt.Fprintf(o.ErrOut, "Replica labels (%s): %s\n", o.ReplicaLabelsSource, strings.Join(o.ReplicaLabels, ", "))
+	}
 	return nil
 }
 

@@ -196,3 +196,35 @@ func restrictedKubeconfig(t *testing.T, ctx context.Context, admin kubernetes.In
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// The replica label comes from the Prometheus objects where they are readable; the flag wins.
+func TestReplicaLabelsFromPrometheusObjects(t *testing.T) {
+	kc := "--kubeconfig=" + theBed.Kubeconfig
+	_, stderr, err := runCLI(t, "stores", kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr, "Replica labels (Prometheus objects): replica\n") {
+		t.Fatalf("stores stderr: %q", stderr)
+	}
+	_, stderr, err = runCLI(t, "stores", kc, "--replica-label=prometheus_replica")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr, "Replica labels (flag): prometheus_replica\n") {
+		t.Fatalf("stores stderr with the flag: %q", stderr)
+	}
+	// With only the flag's label, which the bed does not set, nothing is deduplicated.
+	at := "--time=" + secs(theBed.HistoryEnd-10*60_000)
+	fromObjects, _, err := runCLI(t, `count(up{job="api"})`, kc, at, "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromFlag, _, err := runCLI(t, `count(up{job="api"})`, kc, at, "-o", "json", "--replica-label=prometheus_replica")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fromObjects == fromFlag {
+		t.Fatalf("the replica label made no difference: %s", fromObjects)
+	}
+}
