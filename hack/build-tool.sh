@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds one pinned tool from the Go module proxy into bin/.
+# Builds one pinned tool from the Go module proxy (or, for histogram-target, from this
+# repository) into bin/.
 # A stamp file (bin/.NAME.version) records what was built, so a second run builds nothing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -91,6 +92,15 @@ kwok)
   log "kwok $v"
   GOBIN=$bin go install -trimpath "sigs.k8s.io/kwok/cmd/kwok@$v"
   stamp kwok "$v"
+  ;;
+histogram-target)
+  # Built from this repository's source: the stamp is a hash of that source and the module
+  # files, so an edit rebuilds it.
+  v=$(cat "$root"/hack/histogram-target/*.go "$root/go.mod" "$root/go.sum" | sha256sum | cut -c1-16)
+  stamp_ok histogram-target "$v" && exit 0
+  log "histogram-target $v"
+  (cd "$root" && go build -trimpath -o "$bin/histogram-target" ./hack/histogram-target)
+  stamp histogram-target "$v"
   ;;
 krew)
   v=$KREW_VERSION

@@ -143,6 +143,13 @@ func summary(w io.Writer, st *bed.State) {
 		fmt.Fprintf(w, "  %s/%s\n    cluster=%q replica=%q\n    sidecar gRPC %s, HTTP %s, prometheus %s\n",
 			s.Namespace, s.Pod, s.Cluster, s.Replica, s.SidecarGRPC, s.SidecarHTTP, s.PrometheusURL)
 	}
+	if st.StoreGateway != "" {
+		fmt.Fprintf(w, "querier-all: %s (gRPC %s): sidecars and store gateway\n", st.QuerierAllHTTP, st.QuerierAllGRPC)
+		fmt.Fprintf(w, "store gw:    %s (gRPC %s) over %s, oldest sample %s\n", st.StoreGatewayHTTP, st.StoreGateway, st.Bucket,
+			time.UnixMilli(st.BucketStart).UTC().Format(time.RFC3339))
+		fmt.Fprintf(w, "target:      %s (ephemeral job ended %s)\n", st.HistogramTarget,
+			time.UnixMilli(st.EphemeralEnd).UTC().Format("15:04:05.000"))
+	}
 	fmt.Fprintf(w, "logs:        %s\n", filepath.Join(st.Dir, "logs"))
 }
 

@@ -1,10 +1,12 @@
 // Package bed runs a local stand-in of a kube-prometheus-stack + Thanos
 // sidecar setup made of real components: etcd, kube-apiserver,
 // kube-controller-manager and kwok for the cluster; Prometheus with a Thanos
-// sidecar per Prometheus pod, which kwok port-forwards to; and a Thanos
-// Querier over all sidecars as the oracle that results can be compared with.
-// Everything listens on 127.0.0.1 on free ports, under a data dir of its own,
-// so several beds can run side by side.
+// sidecar per Prometheus pod, which kwok port-forwards to; a scrape target
+// of native histograms and of series that go stale; a Thanos Store Gateway
+// over a bucket of blocks; and two Thanos Queriers, one over all sidecars as
+// the oracle that results can be compared with, one over the sidecars and
+// the store gateway. Everything listens on 127.0.0.1 on free ports, under a
+// data dir of its own, so several beds can run side by side.
 package bed
 
 import (
@@ -45,6 +47,28 @@ type State struct {
 	HistoryStart, HistoryEnd   int64 // ms: the backfilled range (every Prometheus has data in it)
 	PIDs                       []int
 
+	// A second Querier over the sidecars and the store gateway. Its
+	// deduplicated answers may differ from QuerierHTTP's where both kinds of
+	// store hold replica 0's data (see querier in metrics.go).
+	QuerierAllHTTP, QuerierAllGRPC string
+
+	// A Thanos Store Gateway over Bucket, a filesystem bucket holding
+	// europe replica 0's blocks (external labels as on its sidecar): a copy
+	// of those its Prometheus has, and the two hours before HistoryStart of
+	// http_requests_total and up, which no Prometheus has.
+	StoreGateway     string // gRPC 127.0.0.1:port
+	StoreGatewayHTTP string // http://127.0.0.1:port
+	Bucket           string // the bucket's directory
+	BucketStart      int64  // ms: the oldest sample in the bucket
+
+	// The live scrape target of every Prometheus (hack/histogram-target):
+	// native and classic RPC latency histograms, and a short-lived job.
+	HistogramTarget string // http://127.0.0.1:port
+	// EphemeralEnd (ms) is the newest sample of the short-lived job's series
+	// on any europe replica; after it there are only staleness markers,
+	// written before Up returned.
+	EphemeralEnd int64
+
 	Procs   []Proc // the PIDs with their names and start times
 	Etcd    string // http://127.0.0.1:port
 	Kwok    string // 127.0.0.1:port of kwok's kubelet server
@@ -57,7 +81,7 @@ var ErrRunning = errors.New("a bed is already running in this dir")
 const stateFile = "state.json"
 
 // Required binaries, all expected in BinDir.
-var binaries = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kwok", "prometheus", "promtool", "thanos"}
+var binaries = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kwok", "prometheus", "promtool", "thanos", "histogram-target"}
 
 // Missing lists the binaries Up needs that binDir lacks ("" = default BinDir).
 func Missing(binDir string) []string {

@@ -3,10 +3,16 @@ package bed
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -162,6 +168,10 @@ func TestBed(t *testing.T) {
 		t.Errorf("backfilled up at %v: %d replicas, want 3: %v", mid, len(perReplica), perReplica)
 	}
 
+	checkStoreGateway(t, ctx, st)
+	checkNativeHistograms(t, ctx, st)
+	checkEphemeral(t, ctx, st)
+
 	pids := st.PIDs
 	if err := st.Down(); err != nil {
 		t.Fatalf("Down: %v", err)
@@ -192,4 +202,161 @@ type testLog struct{ t *testing.T }
 func (l testLog) Write(p []byte) (int, error) {
 	l.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// checkStoreGateway: the store gateway answers with europe replica 0's
+// external labels over the bucket's range, only querier-all has it, the
+// older history is there only, and the copy of the sidecar's blocks merges
+// with the sidecar's data without duplicates.
+func checkStoreGateway(t *testing.T, ctx context.Context, st *State) {
+	t.Helper()
+	c := &http.Client{Timeout: 5 * time.Second}
+	if _, err := get(ctx, c, st.StoreGatewayHTTP+"/-/ready"); err != nil {
+		t.Errorf("store gateway not ready: %v", err)
+	}
+	var stores, sidecarsOnly map[string][]storeInfo
+	if err := apiGet(ctx, c, st.QuerierAllHTTP+"/api/v1/stores", &stores); err != nil {
+		t.Fatal(err)
+	}
+	if err := apiGet(ctx, c, st.QuerierHTTP+"/api/v1/stores", &sidecarsOnly); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(sidecarsOnly["store"]); n != 0 || len(sidecarsOnly["sidecar"]) != len(st.Stores) {
+		t.Errorf("the oracle querier has %d sidecars and %d other stores, want only the sidecars", len(sidecarsOnly["sidecar"]), n)
+	}
+	eu0 := st.Stores[0]
+	var sg *storeInfo
+	for _, s := range stores["store"] {
+		if s.Name == st.StoreGateway {
+			sg = &s
+		}
+	}
+	switch {
+	case sg == nil:
+		t.Errorf("querier-all does not list the store gateway %s: %+v", st.StoreGateway, stores)
+	case len(sg.LabelSets) != 1 || sg.LabelSets[0]["cluster"] != eu0.Cluster || sg.LabelSets[0]["replica"] != eu0.Replica:
+		t.Errorf("store gateway labels %v, want those of %s", sg.LabelSets, eu0.Pod)
+	case sg.MinTime != st.BucketStart || sg.MaxTime <= st.HistoryEnd:
+		t.Errorf("store gateway range [%d, %d], want [%d, > %d]", sg.MinTime, sg.MaxTime, st.BucketStart, st.HistoryEnd)
+	}
+	if want := st.HistoryStart - olderSpan.Milliseconds(); st.BucketStart != want {
+		t.Errorf("BucketStart %d, want %d", st.BucketStart, want)
+	}
+
+	older := time.UnixMilli(st.BucketStart + time.Hour.Milliseconds())
+	v, err := query(ctx, st.QuerierAllHTTP, `count(http_requests_total)`, older, "dedup=false")
+	if n, _ := scalarOf(v); err != nil || n < 10 {
+		t.Errorf("older history through the querier: %v %v", v, err)
+	}
+	if v, err := query(ctx, eu0.PrometheusURL, `count(http_requests_total)`, older); err != nil || len(v) != 0 {
+		t.Errorf("prometheus %s has data at %v: %v %v", eu0.Pod, older, v, err)
+	}
+
+	mid := time.UnixMilli((st.HistoryStart + st.HistoryEnd) / 2)
+	both, err1 := query(ctx, st.QuerierAllHTTP, fmt.Sprintf(`sum(http_requests_total{replica=%q})`, eu0.Replica), mid, "dedup=false")
+	one, err2 := query(ctx, eu0.PrometheusURL, `sum(http_requests_total)`, mid)
+	a, errA := scalarOf(both)
+	b, errB := scalarOf(one)
+	if err := errors.Join(err1, err2, errA, errB); err != nil || a != b {
+		t.Errorf("replica 0 through sidecar and bucket: sum %v, its Prometheus %v (%v)", a, b, err)
+	}
+}
+
+// checkNativeHistograms: every Prometheus scraped native histograms, and a
+// quantile over their rate comes out once two scrapes are in.
+func checkNativeHistograms(t *testing.T, ctx context.Context, st *State) {
+	t.Helper()
+	var raw struct {
+		ResultType string `json:"resultType"`
+		Result     []struct {
+			Metric    map[string]string `json:"metric"`
+			Histogram []any             `json:"histogram"`
+		} `json:"result"`
+	}
+	c := &http.Client{Timeout: 5 * time.Second}
+	u := st.QuerierHTTP + "/api/v1/query?" + url.Values{"query": {"rpc_duration_seconds"}, "dedup": {"false"}}.Encode()
+	if err := apiGet(ctx, c, u, &raw); err != nil {
+		t.Fatal(err)
+	}
+	replicas := map[string]int{}
+	for _, r := range raw.Result {
+		if len(r.Histogram) != 2 {
+			t.Errorf("%v: not a histogram sample", r.Metric)
+		}
+		replicas[r.Metric["replica"]]++
+	}
+	if len(replicas) != len(st.Stores) {
+		t.Errorf("native histograms from %d replicas, want %d: %v", len(replicas), len(st.Stores), replicas)
+	}
+	for rep, n := range replicas {
+		if n != 3 {
+			t.Errorf("%s: %d rpc_duration_seconds series, want one per service", rep, n)
+		}
+	}
+	if v, err := query(ctx, st.QuerierHTTP, `count(rpc_classic_duration_seconds_bucket)`, time.Time{}, "dedup=false"); err != nil || len(v) != 1 {
+		t.Errorf("classic histogram: %v %v", v, err)
+	}
+
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		v, err := query(ctx, st.QuerierHTTP, `histogram_quantile(0.9, rate(rpc_duration_seconds[1m]))`, time.Time{})
+		ok := err == nil && len(v) == 6 // three services in each of two clusters
+		for _, s := range v {
+			f, perr := strconv.ParseFloat(fmt.Sprint(s.Value[1]), 64)
+			ok = ok && perr == nil && f > 0 && !math.IsNaN(f) && !math.IsInf(f, 0)
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("histogram_quantile over native histograms: %v %v", v, err)
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// checkEphemeral: the short-lived job's series have all their samples, none
+// after EphemeralEnd, and are gone at now on every Prometheus that scraped
+// them although their last sample is well inside the lookback, which only
+// a staleness marker does.
+func checkEphemeral(t *testing.T, ctx context.Context, st *State) {
+	t.Helper()
+	if st.EphemeralEnd <= st.Started.UnixMilli() {
+		t.Errorf("EphemeralEnd %d is before the start", st.EphemeralEnd)
+	}
+	if age := time.Now().UnixMilli() - st.EphemeralEnd; age > 4*time.Minute.Milliseconds() {
+		t.Fatalf("ephemeral series ended %v ago, too close to the lookback to prove staleness", time.Duration(age)*time.Millisecond)
+	}
+	for _, s := range st.Stores {
+		if s.Namespace != "europe" {
+			continue
+		}
+		now, err := query(ctx, s.PrometheusURL, `{__name__=~"ephemeral_.*"}`, time.Time{})
+		if err != nil || len(now) != 0 {
+			t.Errorf("%s: ephemeral series at now: %v %v", s.Pod, now, err)
+		}
+		raw, err := rawSamples(ctx, s.PrometheusURL, `ephemeral_items_processed_total[5m]`)
+		if err != nil || len(raw) != 1 {
+			t.Errorf("%s: ephemeral samples: %v %v", s.Pod, raw, err)
+			continue
+		}
+		if want := ephemeralAnswers[int(s.Pod[len(s.Pod)-1]-'0')]; len(raw[0].Values) != want {
+			t.Errorf("%s: %d ephemeral samples, want %d", s.Pod, len(raw[0].Values), want)
+		}
+		for _, v := range raw[0].Values {
+			if ts, _ := v[0].(float64); int64(math.Round(ts*1000)) > st.EphemeralEnd {
+				t.Errorf("%s: sample at %v after EphemeralEnd %d", s.Pod, ts, st.EphemeralEnd)
+			}
+		}
+		if v, err := query(ctx, s.PrometheusURL, `up{job="ephemeral"}`, time.Time{}); err != nil || len(v) != 1 || v[0].Value[1] != "0" {
+			t.Errorf("%s: up of the ephemeral job: %v %v", s.Pod, v, err)
+		}
+	}
+	if v, err := query(ctx, st.QuerierHTTP, `{__name__=~"ephemeral_.*"}`, time.Time{}, "dedup=false"); err != nil || len(v) != 0 {
+		t.Errorf("querier: ephemeral series at now: %v %v", v, err)
+	}
+	if v, err := query(ctx, st.QuerierHTTP, `count(ephemeral_items_processed_total)`, time.UnixMilli(st.EphemeralEnd), "dedup=false"); err != nil || len(v) != 1 {
+		t.Errorf("querier: ephemeral series at EphemeralEnd: %v %v", v, err)
+	}
 }

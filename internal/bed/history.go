@@ -42,19 +42,42 @@ var (
 )
 
 // replicaPlan says when one replica scraped: skew is added to every aligned
-// scrape time and a gap (the replica itself down) drops whole scrapes.
+// scrape time and a gap (the replica itself down) drops whole scrapes. The
+// other fields are the ways HA replicas drift apart in practice, each on
+// the worker job only so that the older families stay as they were.
 type replicaPlan struct {
 	index            int
 	skewMin, skewMax time.Duration
 	gapStart, gapLen float64 // fraction of the range; gapLen 0 = no gap
 	gapCap           time.Duration
+
+	// workerResetAt is the fraction of the range from which this replica
+	// sees jobs_processed_total{queue="reports"} count again from zero, as
+	// if it alone had reached a restarted process; 0 = never.
+	workerResetAt float64
+	// queueDepthLate delays worker_queue_depth on this replica, as if its
+	// scrape config had gained that target later; capped at half the range.
+	queueDepthLate time.Duration
+	// extraQueues are queue label values of jobs_processed_total that only
+	// this replica has (the other one drops them by relabelling).
+	extraQueues []string
 }
+
+// minGap keeps a replica's outage long enough to matter for dedup even in
+// a short history: longer than any lookback a test would use by default.
+const minGap = 10 * time.Minute
+
+// queueDepthLateBy is how much later europe replica 1 starts recording
+// worker_queue_depth than replica 0.
+const queueDepthLateBy = 3 * time.Hour
 
 func plansFor(replicas int) []replicaPlan {
 	p := []replicaPlan{{index: 0, gapStart: 1.0 / 3, gapLen: 1.0 / 8, gapCap: 20 * time.Minute}}
 	if replicas > 1 {
+		p[0].extraQueues = []string{"priority"}
 		p = append(p, replicaPlan{index: 1, skewMin: 7 * time.Second, skewMax: 13 * time.Second,
-			gapStart: 2.0 / 3, gapLen: 1.0 / 10, gapCap: 15 * time.Minute})
+			gapStart: 2.0 / 3, gapLen: 1.0 / 10, gapCap: 15 * time.Minute,
+			workerResetAt: 0.25, queueDepthLate: queueDepthLateBy})
 	}
 	return p
 }
@@ -193,6 +216,7 @@ func (h history) scrapeTimes(p replicaPlan) []int64 {
 	if c := p.gapCap.Milliseconds(); p.gapCap > 0 && gapLen > c {
 		gapLen = c
 	}
+	gapLen = max(gapLen, minGap.Milliseconds())
 	var out []int64
 	step := scrapeInterval.Milliseconds()
 	for t := h.start; ; t += step {
@@ -213,16 +237,24 @@ func (h history) scrapeTimes(p replicaPlan) []int64 {
 }
 
 type om struct {
-	w   *bufio.Writer
-	buf []byte
+	w    *bufio.Writer
+	buf  []byte
+	only map[string]bool // families to write; nil = all
+	skip bool            // the current family is not among them
 }
 
 func (o *om) family(name, typ, help string) {
+	if o.skip = o.only != nil && !o.only[name]; o.skip {
+		return
+	}
 	fmt.Fprintf(o.w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
 }
 
 // series writes one series' samples; value returns ok=false to skip a time.
 func (o *om) series(name string, lbls [][2]string, times []int64, value func(t int64) (float64, bool)) {
+	if o.skip {
+		return
+	}
 	var head strings.Builder
 	head.WriteString(name)
 	if len(lbls) > 0 {
@@ -270,8 +302,66 @@ func always(v float64) func(int64) (float64, bool) {
 // block writer appends them.
 func writeOpenMetrics(w io.Writer, s site, plan replicaPlan, start, end int64) error {
 	h := history{s: s, start: start, end: end, rangeMs: end - start}
-	times := h.scrapeTimes(plan)
-	o := &om{w: bufio.NewWriterSize(w, 1<<16)}
+	return writeHistory(w, h, plan, h.scrapeTimes(plan), nil)
+}
+
+// olderFamilies are what the bucket holds of the time before the sidecars'
+// history: enough for request rates and target health over a longer range.
+var olderFamilies = map[string]bool{"http_requests": true, "up": true}
+
+// olderHistory writes what replica 0 of site s recorded in the span before
+// the history that starts at historyStart, every scrape up to the last one
+// before it: only olderFamilies, continuing into that history (the same
+// curves, the counters lower by what was counted in between).
+func olderHistory(w io.Writer, s site, historyStart int64, span time.Duration) error {
+	// The API restart of the history is a fraction of its range ahead;
+	// pushed past it here, so no sample before historyStart is affected.
+	s.restartAt = 2
+	h := history{s: s, start: historyStart, end: historyStart, rangeMs: span.Milliseconds()}
+	step := scrapeInterval.Milliseconds()
+	var times []int64
+	for t := historyStart - span.Milliseconds(); t < historyStart; t += step {
+		times = append(times, t)
+	}
+	return writeHistory(w, h, replicaPlan{index: 0}, times, olderFamilies)
+}
+
+type workerQueue struct {
+	name        string
+	rate, depth float64 // jobs per second, mean queue depth (at load 1)
+}
+
+var workerQueues = []workerQueue{{"emails", 4, 120}, {"reports", 0.5, 15}}
+
+// extraWorkerQueues are the queues that only a replica naming them in its
+// extraQueues records.
+var extraWorkerQueues = map[string]workerQueue{"priority": {"priority", 1.5, 30}}
+
+func (h history) workerInstance() string { return "worker-" + h.s.name + "-0:9000" }
+
+// jobsProcessed is jobs_processed_total of one queue as the replica saw it.
+func (h history) jobsProcessed(q workerQueue, plan replicaPlan) func(int64) float64 {
+	c := h.curve("jobs", q.name)
+	rate := q.rate * h.s.load
+	uptime := rate * 3600 * (1 + 5*hashFloat(h.s.seed, "jobs-uptime", q.name))
+	sec := func(t int64) float64 { return float64(t-h.start) / 1000 }
+	if plan.workerResetAt > 0 && q.name == "reports" {
+		reset := h.start + int64(float64(h.rangeMs)*plan.workerResetAt)
+		return func(t int64) float64 {
+			if t >= reset {
+				return math.Floor(rate * c.integral(sec(reset), sec(t)))
+			}
+			return math.Floor(uptime + rate*c.integral(0, sec(t)))
+		}
+	}
+	return func(t int64) float64 { return math.Floor(uptime + rate*c.integral(0, sec(t))) }
+}
+
+// writeHistory writes the samples of h at the given scrape times, of the
+// families in only (nil = all).
+func writeHistory(w io.Writer, h history, plan replicaPlan, times []int64, only map[string]bool) error {
+	s := h.s
+	o := &om{w: bufio.NewWriterSize(w, 1<<16), only: only}
 	apiUp := func(i int) func(int64) (float64, bool) {
 		return func(t int64) (float64, bool) {
 			if h.apiDown(i, t) {
@@ -328,6 +418,34 @@ func writeOpenMetrics(w io.Writer, s site, plan replicaPlan, start, end int64) e
 				o.series("http_requests_total", lb, times, apiOnly(i, h.counter(i, hs, cr).at))
 			}
 		}
+	}
+
+	o.family("jobs_processed", "counter", "Jobs the worker finished.")
+	queues := workerQueues
+	for _, q := range plan.extraQueues {
+		queues = append(queues, extraWorkerQueues[q])
+	}
+	for _, q := range queues {
+		lb := [][2]string{{"job", "worker"}, {"instance", h.workerInstance()}, {"namespace", "batch"}, {"queue", q.name}}
+		f := h.jobsProcessed(q, plan)
+		o.series("jobs_processed_total", lb, times, func(t int64) (float64, bool) { return f(t), true })
+	}
+
+	o.family("worker_queue_depth", "gauge", "Jobs waiting in the worker's queue.")
+	depthFrom := h.start
+	if plan.queueDepthLate > 0 {
+		depthFrom += min(plan.queueDepthLate.Milliseconds(), h.rangeMs/2)
+	}
+	for _, q := range workerQueues {
+		lb := [][2]string{{"job", "worker"}, {"instance", h.workerInstance()}, {"namespace", "batch"}, {"queue", q.name}}
+		c := h.curve("depth", q.name)
+		key := "depth" + q.name
+		o.series("worker_queue_depth", lb, times, func(t int64) (float64, bool) {
+			if t < depthFrom {
+				return 0, false
+			}
+			return h.wave(c, q.depth*h.s.load, 0.6, t, key), true
+		})
 	}
 
 	o.family("kube_pod_info", "gauge", "Information about pod.")

@@ -173,4 +173,138 @@ func TestHistoryPromtool(t *testing.T) {
 	if len(blocks) < 3 {
 		t.Fatalf("%d blocks from 6h of history, want at least 3\n%s", len(blocks), out)
 	}
+
+	var older bytes.Buffer
+	if err := olderHistory(&older, siteEU, start, 2*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(om, older.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", om, filepath.Join(dir, "older")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("promtool on the older history: %v\n%s", err, out)
+	}
+}
+
+// The worker families carry the ways HA replicas drift apart.
+func TestHistoryReplicasDiffer(t *testing.T) {
+	end := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC).UnixMilli()
+	start := end - 6*time.Hour.Milliseconds()
+	s0, s1 := parseOM(t, genOM(t, siteEU, 2, 0, start, end)), parseOM(t, genOM(t, siteEU, 2, 1, start, end))
+	us := parseOM(t, genOM(t, siteUS, 1, 0, start, end))
+	worker := func(name, queue, site string) string {
+		return name + `{instance="worker-` + site + `-0:9000",job="worker",namespace="batch",queue="` + queue + `"}`
+	}
+	resets := func(s []omSample) (n int, at []int64) {
+		for i := 1; i < len(s); i++ {
+			if s[i].v < s[i-1].v {
+				n++
+				at = append(at, s[i].t)
+			}
+		}
+		return
+	}
+
+	// A counter reset that only replica 1 sees, a quarter into the range.
+	reports := worker("jobs_processed_total", "reports", "eu")
+	if n, _ := resets(s0[reports]); n != 0 || len(s0[reports]) < 600 {
+		t.Errorf("replica 0: %d resets in %d samples of %s, want none", n, len(s0[reports]), reports)
+	}
+	n, at := resets(s1[reports])
+	if want := start + 6*time.Hour.Milliseconds()/4; n != 1 || at[0] < want || at[0] > want+30000 {
+		t.Errorf("replica 1: resets of %s at %v, want one just after %d", reports, at, want)
+	}
+	for _, s := range []map[string][]omSample{s0, s1} {
+		if n, _ := resets(s[worker("jobs_processed_total", "emails", "eu")]); n != 0 {
+			t.Errorf("emails queue resets %d times", n)
+		}
+	}
+	if n, _ := resets(us[worker("jobs_processed_total", "reports", "us")]); n != 0 {
+		t.Errorf("united-states reports queue resets %d times", n)
+	}
+
+	// A label value only replica 0 has.
+	prio := worker("jobs_processed_total", "priority", "eu")
+	if len(s0[prio]) < 600 || len(s1[prio]) != 0 || len(us[worker("jobs_processed_total", "priority", "us")]) != 0 {
+		t.Errorf("%s: %d samples on replica 0, %d on replica 1; want it on replica 0 only", prio, len(s0[prio]), len(s1[prio]))
+	}
+
+	// Replica 1 records the queue depth three hours after replica 0.
+	depth := worker("worker_queue_depth", "emails", "eu")
+	if first := s0[depth][0].t; first != start {
+		t.Errorf("replica 0: %s starts at %d, want %d", depth, first, start)
+	}
+	if first := s1[depth][0].t; first < start+3*time.Hour.Milliseconds() || first > start+3*time.Hour.Milliseconds()+30000 {
+		t.Errorf("replica 1: %s starts %v after the history, want 3h", depth, time.Duration(first-start)*time.Millisecond)
+	}
+	// ...which stays inside a short history.
+	short := parseOM(t, genOM(t, siteEU, 2, 1, end-time.Hour.Milliseconds(), end))
+	if first := short[depth][0].t; first < end-30*60000 || first > end-30*60000+30000 {
+		t.Errorf("1h history: replica 1's %s starts at %d, want half way", depth, first)
+	}
+}
+
+// Each europe replica is down for ten minutes or more, at another time than
+// its twin, however short the history.
+func TestHistoryGaps(t *testing.T) {
+	end := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC).UnixMilli()
+	for _, hours := range []int64{1, 3, 6} {
+		start := end - hours*time.Hour.Milliseconds()
+		var gaps [2][2]int64
+		for i := range 2 {
+			up := parseOM(t, genOM(t, siteEU, 2, i, start, end))[`up{instance="node-eu-a:9100",job="node-exporter",namespace="monitoring"}`]
+			for j := 1; j < len(up); j++ {
+				if d := up[j].t - up[j-1].t; d > 60000 {
+					if d < 10*60000 {
+						t.Errorf("%dh, replica %d: gap of %v", hours, i, time.Duration(d)*time.Millisecond)
+					}
+					gaps[i] = [2]int64{up[j-1].t, up[j].t}
+				}
+			}
+			if gaps[i][1] == 0 {
+				t.Errorf("%dh, replica %d: no gap", hours, i)
+			}
+		}
+		if gaps[0][1] > gaps[1][0] && gaps[1][1] > gaps[0][0] {
+			t.Errorf("%dh: the replicas' gaps overlap: %v", hours, gaps)
+		}
+	}
+}
+
+func TestOlderHistory(t *testing.T) {
+	end := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC).UnixMilli()
+	start := end - 6*time.Hour.Milliseconds()
+	var buf bytes.Buffer
+	if err := olderHistory(&buf, siteEU, start, 2*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	older := parseOM(t, buf.Bytes())
+	recent := parseOM(t, genOM(t, siteEU, 2, 0, start, end))
+	if len(older) == 0 {
+		t.Fatal("empty")
+	}
+	for k, samples := range older {
+		name := k[:strings.IndexByte(k, '{')]
+		if name != "http_requests_total" && name != "up" {
+			t.Errorf("older history holds %s", k)
+		}
+		if samples[0].t != start-2*time.Hour.Milliseconds() || samples[len(samples)-1].t != start-30000 || len(samples) != 240 {
+			t.Errorf("%s: %d samples from %d to %d, want every 30s in [%d, %d)", k, len(samples), samples[0].t, samples[len(samples)-1].t, start-2*time.Hour.Milliseconds(), start)
+		}
+		for i, smp := range samples {
+			if name == "up" && smp.v != 1 {
+				t.Fatalf("%s is %v at %d", k, smp.v, smp.t)
+			}
+			if name == "http_requests_total" && (smp.v < 0 || i > 0 && smp.v < samples[i-1].v) {
+				t.Fatalf("%s is %v at %d, after %v", k, smp.v, smp.t, samples[max(i-1, 0)].v)
+			}
+		}
+		// The recent history carries on from there: no counter reset where
+		// the bucket's older blocks meet the sidecar's.
+		next := recent[k][0]
+		if last := samples[len(samples)-1]; next.t != start || next.v < last.v || next.v > last.v+1000 { // at most 30s of requests
+			t.Errorf("%s: older history ends with %v at %d, recent starts with %v at %d", k, last.v, last.t, next.v, next.t)
+		}
+	}
 }

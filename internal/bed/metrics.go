@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,18 +16,28 @@ import (
 	"time"
 )
 
-// metrics brings up, per Prometheus pod, a real Prometheus over backfilled
-// history with a real Thanos sidecar, then the Thanos Querier over all
-// sidecars, and waits until the querier sees every store and live samples.
+// metrics brings up the scrape target, per Prometheus pod a real Prometheus
+// over backfilled history with a real Thanos sidecar, a Thanos Store Gateway
+// over a bucket of blocks, then the Thanos Queriers over them, and waits
+// until the queriers see every store and the live samples are in.
 func (r *run) metrics(ctx context.Context) error {
-	errs := make(chan error, len(r.members))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := r.histogramTarget(ctx); err != nil {
+		return err
+	}
+	errs := make(chan error, len(r.members)+1)
 	for _, m := range r.members {
 		go func() { errs <- r.member(ctx, m) }()
 	}
+	go func() { errs <- r.storeGateway(ctx) }()
 	var first error
-	for range r.members {
+	for range len(r.members) + 1 {
 		if err := <-errs; err != nil && first == nil {
 			first = err
+			// The store gateway waits on a member's blocks: do not leave it
+			// waiting for a member that failed.
+			cancel()
 		}
 	}
 	if first != nil {
@@ -43,6 +54,15 @@ func (r *run) member(ctx context.Context, m *member) error {
 	}
 	if err := r.backfill(ctx, m); err != nil {
 		return fmt.Errorf("backfill %s: %w", m.pod, err)
+	}
+	if m == r.bucketSource() {
+		// Before Prometheus opens the directory, as a sidecar uploads
+		// blocks that no longer change.
+		err := r.copyToBucket(m)
+		r.bucketCopied <- err
+		if err != nil {
+			return fmt.Errorf("copy %s's blocks to the bucket: %w", m.pod, err)
+		}
 	}
 	cfgPath := filepath.Join(m.dir, "prometheus.yml")
 	if err := os.WriteFile(cfgPath, []byte(r.promConfig(m)), 0o644); err != nil {
@@ -101,13 +121,25 @@ func (r *run) member(ctx context.Context, m *member) error {
 // TSDB blocks before Prometheus opens the directory.
 func (r *run) backfill(ctx context.Context, m *member) error {
 	plans := plansFor(m.spec.Replicas)
-	om := filepath.Join(m.dir, "history.om")
+	err := r.blocks(ctx, m.short(), filepath.Join(m.dir, "history.om"), m.tsdb(), func(w io.Writer) error {
+		return writeOpenMetrics(w, m.spec.site, plans[m.ordinal], r.historyStart, r.historyEnd)
+	})
+	if err != nil {
+		return err
+	}
+	r.log.printf("history of %s backfilled", m.short())
+	return nil
+}
+
+// blocks writes OpenMetrics text to om with write and has promtool turn it
+// into TSDB blocks in out; name tells the promtool log apart.
+func (r *run) blocks(ctx context.Context, name, om, out string, write func(io.Writer) error) error {
 	f, err := os.Create(om)
 	if err != nil {
 		return err
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
-	if err := writeOpenMetrics(w, m.spec.site, plans[m.ordinal], r.historyStart, r.historyEnd); err != nil {
+	if err := write(w); err != nil {
 		f.Close()
 		return err
 	}
@@ -118,18 +150,17 @@ func (r *run) backfill(ctx context.Context, m *member) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	logPath := filepath.Join(r.dir, "logs", "promtool-"+m.short()+".log")
+	logPath := filepath.Join(r.dir, "logs", "promtool-"+name+".log")
 	lf, err := os.Create(logPath)
 	if err != nil {
 		return err
 	}
 	defer lf.Close()
-	cmd := exec.CommandContext(ctx, r.bin("promtool"), "tsdb", "create-blocks-from", "openmetrics", om, m.tsdb())
+	cmd := exec.CommandContext(ctx, r.bin("promtool"), "tsdb", "create-blocks-from", "openmetrics", om, out)
 	cmd.Stdout, cmd.Stderr = lf, lf
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("promtool: %w; log %s:\n%s", err, logPath, tail(logPath, 10))
 	}
-	r.log.printf("history of %s backfilled", m.short())
 	return os.Remove(om)
 }
 
@@ -163,6 +194,7 @@ scrape_configs:
 				job.port(o), o.spec.Namespace, o.pod, job.container, "prometheus-operated")
 		}
 	}
+	b.WriteString(r.liveJobs(m))
 	return b.String()
 }
 
@@ -239,48 +271,36 @@ func scalarOf(v []vectorSample) (float64, error) {
 	return strconv.ParseFloat(s, 64)
 }
 
+// querier starts two Thanos Queriers: the oracle over the sidecars, which
+// see what the plugin finds through kube, and one over the sidecars and the
+// store gateway. They cannot be one: for the range both hold, the store
+// gateway sends europe replica 0's chunks whole while the sidecar trims them
+// to the query, and the Querier's deduplication, which splits overlapping
+// chunks into pseudo replicas and follows whichever starts first, then
+// picks other samples than from the sidecars alone.
 func (r *run) querier(ctx context.Context) error {
-	args := []string{"query",
-		"--http-address", "127.0.0.1:" + strconv.Itoa(r.queryHTTP),
-		"--grpc-address", "127.0.0.1:" + strconv.Itoa(r.queryGRPC),
-		"--query.replica-label", "replica",
-		"--query.replica-label", "prometheus_replica",
-	}
-	for _, m := range r.members {
-		args = append(args, "--endpoint", "127.0.0.1:"+strconv.Itoa(m.grpc))
-	}
-	q, err := r.ps.start("querier", r.bin("thanos"), args...)
+	sg := "127.0.0.1:" + strconv.Itoa(r.storeGRPC)
+	q, err := r.startQuerier("querier", r.queryHTTP, r.queryGRPC, "")
 	if err != nil {
 		return err
 	}
-	base := "http://127.0.0.1:" + strconv.Itoa(r.queryHTTP)
-	c := &http.Client{Timeout: 2 * time.Second}
-	var last string
-	err = r.poll(ctx, "querier to see all stores", []*child{q}, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
-		var stores map[string][]storeInfo
-		if err := apiGet(ctx, c, base+"/api/v1/stores", &stores); err != nil {
-			return false, err
-		}
-		healthy := 0
-		for _, ss := range stores {
-			for _, s := range ss {
-				// Skewed replicas scrape first a little after the start.
-				if s.LastError == nil && len(s.LabelSets) > 0 && s.MinTime <= r.historyStart+scrapeInterval.Milliseconds() {
-					healthy++
-				}
-			}
-		}
-		b, _ := json.Marshal(stores)
-		last = string(b)
-		return healthy == len(r.members), nil
-	})
+	all, err := r.startQuerier("querier-all", r.queryAllHTTP, r.queryAllGRPC, sg)
 	if err != nil {
-		return fmt.Errorf("%w; stores: %.2000s", err, last)
+		return err
 	}
-	r.log.printf("querier sees %d stores (pid %d)", len(r.members), q.PID)
+	watch := []*child{q, all}
+	base := "http://127.0.0.1:" + strconv.Itoa(r.queryHTTP)
+	allBase := "http://127.0.0.1:" + strconv.Itoa(r.queryAllHTTP)
+	if err := r.waitStores(ctx, "querier", base, watch, ""); err != nil {
+		return err
+	}
+	if err := r.waitStores(ctx, "querier-all", allBase, watch, sg); err != nil {
+		return err
+	}
+	r.log.printf("queriers see %d sidecars, and the store gateway (pids %d, %d)", len(r.members), q.PID, all.PID)
 
 	// Each Prometheus's first scrape comes within one interval of its start.
-	err = r.poll(ctx, "live samples from every Prometheus", []*child{q}, 250*time.Millisecond, func(ctx context.Context) (bool, error) {
+	err = r.poll(ctx, "live samples from every Prometheus", watch, 250*time.Millisecond, func(ctx context.Context) (bool, error) {
 		v, err := query(ctx, base, `count by (replica) (up{job="prometheus"})`, time.Time{}, "dedup=false")
 		if err != nil {
 			return false, err
@@ -290,19 +310,86 @@ func (r *run) querier(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	dedup, err := query(ctx, base, "count(up)", time.Time{})
+	err = r.poll(ctx, "native histograms from every Prometheus", watch, 250*time.Millisecond, func(ctx context.Context) (bool, error) {
+		v, err := query(ctx, base, `count by (replica) (rpc_duration_seconds)`, time.Time{}, "dedup=false")
+		if err != nil {
+			return false, err
+		}
+		return len(v) == len(r.members), nil
+	})
 	if err != nil {
 		return err
 	}
-	raw, err := query(ctx, base, "count(up)", time.Time{}, "dedup=false")
-	if err != nil {
+	if r.ephemeralEnd, err = r.waitEphemeralGone(ctx, watch); err != nil {
 		return err
 	}
-	a, err1 := scalarOf(dedup)
-	b, err2 := scalarOf(raw)
-	if err1 != nil || err2 != nil || a >= b {
-		return fmt.Errorf("querier dedup check: count(up) = %v (dedup) vs %v (dedup=false) [%v %v]", a, b, err1, err2)
+	r.log.printf("ephemeral series ended (last sample %s)", time.UnixMilli(r.ephemeralEnd).Format("15:04:05.000"))
+	for _, b := range []string{base, allBase} {
+		dedup, err := query(ctx, b, "count(up)", time.Time{})
+		if err != nil {
+			return err
+		}
+		raw, err := query(ctx, b, "count(up)", time.Time{}, "dedup=false")
+		if err != nil {
+			return err
+		}
+		x, err1 := scalarOf(dedup)
+		y, err2 := scalarOf(raw)
+		if err1 != nil || err2 != nil || x >= y {
+			return fmt.Errorf("querier %s dedup check: count(up) = %v (dedup) vs %v (dedup=false) [%v %v]", b, x, y, err1, err2)
+		}
+		r.log.printf("querier %s: count(up) = %v deduplicated, %v raw", b, x, y)
 	}
-	r.log.printf("querier: count(up) = %v deduplicated, %v raw", a, b)
+	return nil
+}
+
+// startQuerier runs a Thanos Querier over every sidecar and, unless empty,
+// the extra endpoint.
+func (r *run) startQuerier(name string, httpPort, grpcPort int, extra string) (*child, error) {
+	args := []string{"query",
+		"--http-address", "127.0.0.1:" + strconv.Itoa(httpPort),
+		"--grpc-address", "127.0.0.1:" + strconv.Itoa(grpcPort),
+		"--query.replica-label", "replica",
+		"--query.replica-label", "prometheus_replica",
+	}
+	for _, m := range r.members {
+		args = append(args, "--endpoint", "127.0.0.1:"+strconv.Itoa(m.grpc))
+	}
+	if extra != "" {
+		args = append(args, "--endpoint", extra)
+	}
+	return r.ps.start(name, r.bin("thanos"), args...)
+}
+
+// waitStores waits until the querier at base has every sidecar, with its
+// history, and the extra store (if not empty) with the whole bucket.
+func (r *run) waitStores(ctx context.Context, name, base string, watch []*child, extra string) error {
+	c := &http.Client{Timeout: 2 * time.Second}
+	var last string
+	err := r.poll(ctx, name+" to see all stores", watch, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
+		var stores map[string][]storeInfo
+		if err := apiGet(ctx, c, base+"/api/v1/stores", &stores); err != nil {
+			return false, err
+		}
+		healthy, bucket := 0, extra == ""
+		for _, ss := range stores {
+			for _, s := range ss {
+				switch {
+				case s.LastError != nil || len(s.LabelSets) == 0:
+				case s.Name == extra:
+					bucket = s.MinTime <= r.bucketStart
+				// Skewed replicas scrape first a little after the start.
+				case s.MinTime <= r.historyStart+scrapeInterval.Milliseconds():
+					healthy++
+				}
+			}
+		}
+		b, _ := json.Marshal(stores)
+		last = string(b)
+		return healthy == len(r.members) && bucket, nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w; stores: %.2000s", err, last)
+	}
 	return nil
 }

@@ -53,9 +53,14 @@ type run struct {
 
 	etcdClient, etcdPeer, apiPort, kwokPort int
 	queryHTTP, queryGRPC                    int
+	queryAllHTTP, queryAllGRPC              int
+	storeGRPC, storeHTTP, targetPort        int
 
 	members                  []*member
 	historyStart, historyEnd int64
+	bucketStart              int64
+	bucketCopied             chan error // the bucket source's blocks are in the bucket (or could not be)
+	ephemeralEnd             int64
 }
 
 // Up starts a bed in cfg.Dir, waits until every part is ready and writes
@@ -91,7 +96,8 @@ func Up(ctx context.Context, cfg Config) (st *State, err error) {
 	}
 
 	l := &logger{w: cfg.Log, start: time.Now()}
-	r := &run{cfg: cfg, log: l, dir: dir, bins: cfg.BinDir, ps: &procs{dir: dir, detach: cfg.Detach}}
+	r := &run{cfg: cfg, log: l, dir: dir, bins: cfg.BinDir, ps: &procs{dir: dir, detach: cfg.Detach},
+		bucketCopied: make(chan error, 1)}
 	defer func() {
 		if err != nil {
 			l.printf("failed, stopping what was started: %v", err)
@@ -141,7 +147,7 @@ func Up(ctx context.Context, cfg Config) (st *State, err error) {
 // state with a history that ends just before now. Only the bed's own entries
 // are touched.
 func resetDir(dir string) error {
-	for _, n := range []string{"etcd", "prometheus", "pki", "kube", "logs", pidsFile, stateFile, "kubeconfig"} {
+	for _, n := range []string{"etcd", "prometheus", "pki", "kube", "logs", "bucket", "bucket-older", "store", pidsFile, stateFile, "kubeconfig"} {
 		if err := os.RemoveAll(filepath.Join(dir, n)); err != nil {
 			return err
 		}
@@ -180,13 +186,15 @@ func (r *run) plan() error {
 	for _, s := range promSpecs {
 		nm += s.Replicas
 	}
-	ports, err := freePorts(6 + 3*nm)
+	ports, err := freePorts(11 + 3*nm)
 	if err != nil {
 		return err
 	}
 	next := func() int { p := ports[0]; ports = ports[1:]; return p }
 	r.etcdClient, r.etcdPeer, r.apiPort, r.kwokPort = next(), next(), next(), next()
 	r.queryHTTP, r.queryGRPC = next(), next()
+	r.queryAllHTTP, r.queryAllGRPC = next(), next()
+	r.storeGRPC, r.storeHTTP, r.targetPort = next(), next(), next()
 	for i := range promSpecs {
 		s := &promSpecs[i]
 		for o := range s.Replicas {
@@ -214,10 +222,20 @@ func (r *run) state() *State {
 		QuerierGRPC:  "127.0.0.1:" + strconv.Itoa(r.queryGRPC),
 		HistoryStart: r.historyStart,
 		HistoryEnd:   r.historyEnd,
-		Procs:        r.ps.list(),
-		Etcd:         "http://127.0.0.1:" + strconv.Itoa(r.etcdClient),
-		Kwok:         "127.0.0.1:" + strconv.Itoa(r.kwokPort),
-		Started:      r.log.start,
+
+		QuerierAllHTTP:   "http://127.0.0.1:" + strconv.Itoa(r.queryAllHTTP),
+		QuerierAllGRPC:   "127.0.0.1:" + strconv.Itoa(r.queryAllGRPC),
+		StoreGateway:     "127.0.0.1:" + strconv.Itoa(r.storeGRPC),
+		StoreGatewayHTTP: "http://127.0.0.1:" + strconv.Itoa(r.storeHTTP),
+		Bucket:           r.bucketDir(),
+		BucketStart:      r.bucketStart,
+		HistogramTarget:  "http://127.0.0.1:" + strconv.Itoa(r.targetPort),
+		EphemeralEnd:     r.ephemeralEnd,
+
+		Procs:   r.ps.list(),
+		Etcd:    "http://127.0.0.1:" + strconv.Itoa(r.etcdClient),
+		Kwok:    "127.0.0.1:" + strconv.Itoa(r.kwokPort),
+		Started: r.log.start,
 	}
 	for _, p := range st.Procs {
 		st.PIDs = append(st.PIDs, p.PID)

@@ -4,24 +4,15 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
-	"slices"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
-	"github.com/prometheus/prometheus/storage"
-	"github.com/prometheus/prometheus/util/annotations"
 	"github.com/spf13/cobra"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
 	"github.com/globalquery/kubectl-globalquery/pkg/output"
-)
-
-// The Prometheus API's "no bound" times for metadata queries.
-var (
-	apiMinTime = time.Unix(math.MinInt64/1000+62135596801, 0).UTC()
-	apiMaxTime = time.Unix(math.MaxInt64/1000-62135596801, 999999999).UTC()
+	"github.com/globalquery/kubectl-globalquery/pkg/serve"
 )
 
 type metadataKind int
@@ -127,7 +118,7 @@ func (o *MetadataOptions) Validate() error {
 		}
 		o.matchers = append(o.matchers, ms)
 	}
-	o.start, o.end = apiMinTime, apiMaxTime
+	o.start, o.end = serve.MinTime, serve.MaxTime
 	now := time.Now()
 	if o.Start != "" {
 		t, err := parseTime(o.Start, now)
@@ -170,7 +161,7 @@ func (o *MetadataOptions) Execute(ctx context.Context, stores []*fanout.Store, w
 	}
 	defer q.Close()
 	if o.kind == kindSeries {
-		series, warns, err := selectSeries(ctx, q, o.matchers, o.start.UnixMilli(), o.end.UnixMilli(), o.Limit)
+		series, warns, err := serve.SelectSeries(ctx, q, o.matchers, o.start.UnixMilli(), o.end.UnixMilli(), o.Limit)
 		if err != nil {
 			return err
 		}
@@ -181,7 +172,7 @@ func (o *MetadataOptions) Execute(ctx context.Context, stores []*fanout.Store, w
 		printWarnings(o.ErrOut, warns)
 		return output.WriteSeriesTable(o.Out, series)
 	}
-	values, warns, err := labelStrings(ctx, q, o.kind, o.Label, o.matchers, o.Limit)
+	values, warns, err := serve.Labels(ctx, q, o.Label, o.matchers, o.Limit)
 	if err != nil {
 		return err
 	}
@@ -194,67 +185,6 @@ func (o *MetadataOptions) Execute(ctx context.Context, stores []*fanout.Store, w
 		fmt.Fprintln(o.Out, v)
 	}
 	return nil
-}
-
-// selectSeries merges the label sets of every selector, as the API does for several match[].
-func selectSeries(ctx context.Context, q storage.Querier, sels [][]*labels.Matcher, mint, maxt int64, limit int) ([]labels.Labels, []string, error) {
-	hints := &storage.SelectHints{Start: mint, End: maxt, Func: "series", Limit: limit}
-	sets := make([]storage.SeriesSet, 0, len(sels))
-	for _, ms := range sels {
-		sets = append(sets, q.Select(ctx, true, hints, ms...))
-	}
-	set := storage.NewMergeSeriesSet(sets, 0, storage.ChainedSeriesMerge)
-	var out []labels.Labels
-	for set.Next() {
-		out = append(out, set.At().Labels())
-		if limit > 0 && len(out) >= limit {
-			break
-		}
-	}
-	if err := set.Err(); err != nil {
-		return nil, nil, err
-	}
-	return out, annotationStrings(set.Warnings()), nil
-}
-
-func labelStrings(ctx context.Context, q storage.Querier, kind metadataKind, name string, sels [][]*labels.Matcher, limit int) ([]string, []string, error) {
-	hints := &storage.LabelHints{Limit: limit}
-	one := func(ms []*labels.Matcher) ([]string, []string, error) {
-		var (
-			vals  []string
-			annos annotations.Annotations
-			err   error
-		)
-		if kind == kindLabels {
-			vals, annos, err = q.LabelNames(ctx, hints, ms...)
-		} else {
-			vals, annos, err = q.LabelValues(ctx, name, hints, ms...)
-		}
-		return vals, annotationStrings(annos), err
-	}
-	if len(sels) == 0 {
-		return one(nil)
-	}
-	var all, warns []string
-	for _, ms := range sels {
-		v, w, err := one(ms)
-		if err != nil {
-			return nil, nil, err
-		}
-		all = append(all, v...)
-		warns = append(warns, w...)
-	}
-	slices.Sort(all)
-	all = slices.Compact(all)
-	if limit > 0 && len(all) > limit {
-		all = all[:limit]
-	}
-	return all, warns, nil
-}
-
-func annotationStrings(a annotations.Annotations) []string {
-	w, i := a.AsStrings("", 0, 0)
-	return append(w, i...)
 }
 
 func printWarnings(w io.Writer, warns []string) {

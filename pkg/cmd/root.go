@@ -57,5 +57,6 @@ locally with the Prometheus engine.`,
 		newMetadataCommand(o.StoreOptions, kindSeries),
 		newMetadataCommand(o.StoreOptions, kindLabels),
 		newMetadataCommand(o.StoreOptions, kindLabelValues))
+	cmd.AddCommand(NewServeCommand(o.StoreOptions))
 	return cmd
 }

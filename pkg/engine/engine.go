@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -91,7 +92,37 @@ func (e *Engine) exec(ctx context.Context, qry promql.Query) (*Result, error) {
 	if res.Err != nil {
 		return nil, e.explain(res.Err)
 	}
-	return &Result{Value: res.Value, Warnings: res.Warnings}, nil
+	return &Result{Value: detach(res.Value), Warnings: res.Warnings}, nil
+}
+
+// detach copies the parts of a result that the engine takes back into its pools when the query
+// is closed: without the copy, the next query to run reuses them and overwrites a result that is
+// still being printed or served.
+func detach(v parser.Value) parser.Value {
+	switch v := v.(type) {
+	case promql.Matrix:
+		out := make(promql.Matrix, len(v))
+		for i, s := range v {
+			out[i] = s
+			out[i].Floats = slices.Clone(s.Floats)
+			if s.Histograms != nil {
+				out[i].Histograms = make([]promql.HPoint, len(s.Histograms))
+				for j, p := range s.Histograms {
+					out[i].Histograms[j] = promql.HPoint{T: p.T, H: p.H.Copy()}
+				}
+			}
+		}
+		return out
+	case promql.Vector:
+		out := slices.Clone(v)
+		for i := range out {
+			if out[i].H != nil {
+				out[i].H = out[i].H.Copy()
+			}
+		}
+		return out
+	}
+	return v
 }
 
 // explain turns the engine's terse errors into ones that say what to do.

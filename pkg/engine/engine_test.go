@@ -52,3 +52,29 @@ func TestEngineLimitsAreExplained(t *testing.T) {
 		t.Fatal("the engine's bare error leaked through")
 	}
 }
+
+// A result must stay as it was after later queries ran: the engine recycles the memory of a
+// closed query's points.
+func TestResultOutlivesLaterQueries(t *testing.T) {
+	e := New(Options{})
+	q := storage.QueryableFunc(func(int64, int64) (storage.Querier, error) { return storage.NoopQuerier(), nil })
+	start, end := time.Unix(0, 0), time.Unix(3600, 0)
+	res, err := e.Range(context.Background(), q, `vector(time())`, start, end, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 50 {
+		if _, err := e.Range(context.Background(), q, `vector(-time())`, start, end, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := res.Value.(promql.Matrix)
+	if len(m) != 1 || len(m[0].Floats) != 61 {
+		t.Fatalf("result %v", m)
+	}
+	for _, p := range m[0].Floats {
+		if p.F != float64(p.T/1000) {
+			t.Fatalf("point at %d holds %v: overwritten by a later query", p.T, p.F)
+		}
+	}
+}

@@ -1,0 +1,144 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"runtime"
+	"runtime/debug"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/globalquery/kubectl-globalquery/pkg/engine"
+	"github.com/globalquery/kubectl-globalquery/pkg/serve"
+)
+
+// DefaultListen keeps clear of a Prometheus port-forwarded to its usual 9090.
+const DefaultListen = "127.0.0.1:9091"
+
+// shutdownGrace is how long requests in flight may finish after SIGINT or SIGTERM.
+const shutdownGrace = 10 * time.Second
+
+// ServeOptions run a Prometheus-compatible HTTP API over the stores.
+type ServeOptions struct {
+	*StoreOptions
+
+	Listen                     string
+	LookbackDelta, EvalTimeout time.Duration
+	MaxSamples                 int
+}
+
+// NewServeCommand is `kubectl globalquery serve`.
+func NewServeCommand(so *StoreOptions) *cobra.Command {
+	o := &ServeOptions{StoreOptions: so, Listen: DefaultListen, EvalTimeout: 2 * time.Minute}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the Prometheus HTTP API over every store, for Grafana, promtool or a browser",
+		Long: `Connects to the stores once, keeps the tunnels open, and answers the Prometheus HTTP API on
+--listen: /api/v1/query, /api/v1/query_range, /api/v1/series, /api/v1/labels,
+/api/v1/label/<name>/values and /api/v1/status/buildinfo, plus /-/ready and /-/healthy.
+Answers are merged and deduplicated as by the query command; like a Thanos Querier, a request
+may override --dedup, --partial-response and --replica-label with the dedup, partial_response
+and replicaLabels[] parameters.
+
+There is no authentication: whoever can reach the address queries your clusters with your
+kube credentials. Keep it on a loopback address unless that is what you want; on one, requests
+naming any other host are refused, so that web pages cannot reach the API through DNS rebinding.
+
+Stores are discovered once, at start; restart to pick up Prometheus pods created since.
+SIGINT or SIGTERM stops it, letting requests in flight finish for 10s.`,
+		Example: `  # Serve every Prometheus the kubeconfig can see; add http://127.0.0.1:9091 to Grafana as a
+  # Prometheus data source
+  kubectl globalquery serve
+
+  # Ask it with promtool or curl, as you would ask Prometheus
+  promtool query instant http://127.0.0.1:9091 'count(up) by (cluster)'
+  curl -s 'http://127.0.0.1:9091/api/v1/query?query=up&dedup=false'
+
+  # Two clusters, tolerating stores that are down, on another port
+  kubectl globalquery serve --context eu --context us --partial-response --listen 127.0.0.1:9999`,
+		Args:         cobra.NoArgs,
+		SilenceUsage: true,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(c.Context())
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.Listen, "listen", o.Listen, "Address to serve the API on, HOST:PORT; a non-loopback host makes it reachable from the network (port 0 picks a free one)")
+	fs.DurationVar(&o.LookbackDelta, "lookback-delta", 0, "How far back to look for a sample (default 5m, as in Prometheus)")
+	fs.DurationVar(&o.EvalTimeout, "timeout", o.EvalTimeout, "Maximum time to evaluate a query; a request's timeout parameter may only shorten it")
+	fs.IntVar(&o.MaxSamples, "max-samples", 50_000_000, "Maximum number of samples a query may load into memory")
+	return cmd
+}
+
+// Validate checks the flags before any connection is opened.
+func (o *ServeOptions) Validate() error {
+	if err := o.StoreOptions.Validate(); err != nil {
+		return err
+	}
+	if _, _, err := net.SplitHostPort(o.Listen); err != nil {
+		return usageError("--listen %q: want HOST:PORT, e.g. %s", o.Listen, DefaultListen)
+	}
+	if o.EvalTimeout <= 0 {
+		return usageError("--timeout must be positive")
+	}
+	return nil
+}
+
+// Run listens first, so that a port in use fails at once rather than after connecting, then
+// connects and serves until ctx ends.
+func (o *ServeOptions) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		return fmt.Errorf("--listen: %w", err)
+	}
+	defer ln.Close()
+	addr, _ := ln.Addr().(*net.TCPAddr)
+	loopback := addr != nil && addr.IP.IsLoopback()
+	if !loopback {
+		fmt.Fprintf(o.ErrOut, "Warning: %s is not a loopback address: anyone who can reach it on the network can query your clusters with your kube credentials, without authentication\n", ln.Addr())
+	}
+
+	set, warnings, err := o.Connect(ctx)
+	for _, w := range warnings {
+		fmt.Fprintln(o.ErrOut, "Warning:", w)
+	}
+	if err != nil {
+		return err
+	}
+	defer set.Close()
+
+	h := serve.NewHandler(serve.Options{
+		Stores:       set.FanoutStores(),
+		Fanout:       o.FanoutOptions(),
+		Engine:       engine.New(engine.Options{LookbackDelta: o.LookbackDelta, Timeout: o.EvalTimeout, MaxSamples: o.MaxSamples}),
+		Warnings:     warnings,
+		LoopbackOnly: loopback,
+		BuildInfo:    buildInfo(),
+	})
+	stores := "stores"
+	if len(set.Stores) == 1 {
+		stores = "store"
+	}
+	fmt.Fprintf(o.ErrOut, "Serving the Prometheus API over %d %s on http://%s (Ctrl-C to stop)\n", len(set.Stores), stores, ln.Addr())
+	return serve.Serve(ctx, ln, h, shutdownGrace)
+}
+
+func buildInfo() serve.BuildInfo {
+	bi := serve.BuildInfo{Version: Version, GoVersion: runtime.Version()}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				bi.Revision = s.Value
+			case "vcs.time":
+				bi.BuildDate = s.Value
+			}
+		}
+	}
+	return bi
+}

@@ -1,0 +1,392 @@
+// Package serve answers the Prometheus HTTP API (/api/v1/query, query_range, series, labels,
+// label values, status/buildinfo) over stores that are already connected, so that Grafana,
+// promtool or a browser can use the deduplicated global view. Thanos Querier's dedup,
+// partial_response and replicaLabels[] parameters override the defaults per request.
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	jsoniter "github.com/json-iterator/go"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/globalquery/kubectl-globalquery/pkg/engine"
+	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
+	"github.com/globalquery/kubectl-globalquery/pkg/output"
+)
+
+// maxPoints is Prometheus's cap on the points of one series in a range query.
+const maxPoints = 11000
+
+// Options configure the API.
+type Options struct {
+	Stores []*fanout.Store
+	// Fanout is how the stores' answers combine unless a request says otherwise.
+	Fanout fanout.Options
+	Engine *engine.Engine
+	// Warnings go into every answer: stores that were down at start stay missing.
+	Warnings []string
+	// LoopbackOnly refuses requests whose Host header is not a loopback name or address. A web
+	// page can point a name of its own at 127.0.0.1 (DNS rebinding) and then read the API as if
+	// it were its own origin; checking Host stops that.
+	LoopbackOnly bool
+	BuildInfo    BuildInfo
+	Now          func() time.Time // default time.Now
+}
+
+// BuildInfo is the data of /api/v1/status/buildinfo.
+type BuildInfo struct {
+	Version   string `json:"version"`
+	Revision  string `json:"revision"`
+	Branch    string `json:"branch"`
+	BuildUser string `json:"buildUser"`
+	BuildDate string `json:"buildDate"`
+	GoVersion string `json:"goVersion"`
+}
+
+type api struct {
+	Options
+	parser parser.Parser
+}
+
+// NewHandler returns the API's routes.
+func NewHandler(o Options) http.Handler {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	// The engine's own parser options, so that both accept the same queries.
+	a := &api{Options: o, parser: parser.NewParser(parser.Options{})}
+	mux := http.NewServeMux()
+	// Clients POST long queries as forms and fall back to GET on 405, as Prometheus allows both.
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		mux.HandleFunc(m+" /api/v1/query", a.query)
+		mux.HandleFunc(m+" /api/v1/query_range", a.queryRange)
+		mux.HandleFunc(m+" /api/v1/series", a.series)
+		mux.HandleFunc(m+" /api/v1/labels", a.labels)
+	}
+	mux.HandleFunc("GET /api/v1/label/{name}/values", a.labelValues)
+	mux.HandleFunc("GET /api/v1/status/buildinfo", a.buildInfo)
+	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "globalquery is Healthy.")
+	})
+	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "globalquery is Ready.")
+	})
+	if !o.LoopbackOnly {
+		return mux
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !loopbackHost(r.Host) {
+			http.Error(w, fmt.Sprintf("host %q is not a loopback address; listen on a non-loopback address to serve other hosts", r.Host), http.StatusForbidden)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+func loopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// request holds what every data endpoint parses first.
+type request struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	q      *fanout.Queryable
+}
+
+// begin parses the form, the Thanos parameters and the timeout.
+func (a *api) begin(r *http.Request) (*request, *apiError) {
+	if err := r.ParseForm(); err != nil {
+		return nil, badData("cannot parse the form: %w", err)
+	}
+	opts := a.Fanout
+	if v := r.FormValue("dedup"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, badParam("dedup", err)
+		}
+		opts.Dedup = b
+	}
+	if v := r.FormValue("partial_response"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, badParam("partial_response", err)
+		}
+		opts.PartialResponse = b
+	}
+	if rl := r.Form["replicaLabels[]"]; len(rl) > 0 {
+		opts.ReplicaLabels = rl
+	}
+	ctx, cancel := r.Context(), context.CancelFunc(func() {})
+	if v := r.FormValue("timeout"); v != "" {
+		d, err := ParseDuration(v)
+		if err != nil {
+			return nil, badParam("timeout", err)
+		}
+		if d <= 0 {
+			return nil, badParam("timeout", fmt.Errorf("must be positive, got %s", v))
+		}
+		ctx, cancel = context.WithTimeout(ctx, d)
+	}
+	return &request{ctx: ctx, cancel: cancel, q: &fanout.Queryable{Stores: a.Stores, Opts: opts}}, nil
+}
+
+func (a *api) timeParam(r *http.Request, name string, def time.Time) (time.Time, *apiError) {
+	v := r.FormValue(name)
+	if v == "" {
+		return def, nil
+	}
+	t, err := ParseTime(v, a.Now())
+	if err != nil {
+		return time.Time{}, badParam(name, err)
+	}
+	return t, nil
+}
+
+// parseQuery reports a bad query with the parser's own message, as Prometheus does, rather
+// than the command line's caret rendering.
+func (a *api) parseQuery(qs string) *apiError {
+	if _, err := a.parser.ParseExpr(qs); err != nil {
+		return badParam("query", err)
+	}
+	return nil
+}
+
+func (a *api) query(w http.ResponseWriter, r *http.Request) {
+	req, aerr := a.begin(r)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	defer req.cancel()
+	ts, aerr := a.timeParam(r, "time", a.Now())
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	qs := r.FormValue("query")
+	if aerr := a.parseQuery(qs); aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	res, err := a.Engine.Instant(req.ctx, req.q, qs, ts)
+	if err != nil {
+		writeError(w, classify(err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	output.WriteJSON(w, res.Value, qs, res.Warnings, a.Warnings)
+}
+
+func (a *api) queryRange(w http.ResponseWriter, r *http.Request) {
+	req, aerr := a.begin(r)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	defer req.cancel()
+	start, end, step, aerr := a.rangeParams(r)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	qs := r.FormValue("query")
+	if aerr := a.parseQuery(qs); aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	res, err := a.Engine.Range(req.ctx, req.q, qs, start, end, step)
+	if err != nil {
+		writeError(w, classify(err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	output.WriteJSON(w, res.Value, qs, res.Warnings, a.Warnings)
+}
+
+// rangeParams reads start, end and step, which a range query must name.
+func (a *api) rangeParams(r *http.Request) (start, end time.Time, step time.Duration, _ *apiError) {
+	var err error
+	now := a.Now()
+	if start, err = ParseTime(r.FormValue("start"), now); err != nil {
+		return start, end, step, badParam("start", err)
+	}
+	if end, err = ParseTime(r.FormValue("end"), now); err != nil {
+		return start, end, step, badParam("end", err)
+	}
+	if end.Before(start) {
+		return start, end, step, badParam("end", errors.New("end is before start"))
+	}
+	if step, err = ParseDuration(r.FormValue("step")); err != nil {
+		return start, end, step, badParam("step", err)
+	}
+	if step <= 0 {
+		return start, end, step, badParam("step", errors.New("step must be positive"))
+	}
+	if end.Sub(start)/step > maxPoints {
+		return start, end, step, badParam("step", fmt.Errorf("step %s is too small for this range: at most 11,000 points per series", step))
+	}
+	return start, end, step, nil
+}
+
+// metaParams reads what series, labels and label values share: the time range, match[] and limit.
+func (a *api) metaParams(r *http.Request) (start, end time.Time, sels [][]*labels.Matcher, limit int, _ *apiError) {
+	var aerr *apiError
+	if start, aerr = a.timeParam(r, "start", MinTime); aerr != nil {
+		return start, end, nil, 0, aerr
+	}
+	if end, aerr = a.timeParam(r, "end", MaxTime); aerr != nil {
+		return start, end, nil, 0, aerr
+	}
+	if end.Before(start) {
+		return start, end, nil, 0, badParam("end", errors.New("end is before start"))
+	}
+	if v := r.FormValue("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return start, end, nil, 0, badParam("limit", fmt.Errorf("want a non-negative integer, got %q", v))
+		}
+		limit = n
+	}
+	for _, m := range r.Form["match[]"] {
+		ms, err := a.parser.ParseMetricSelector(m)
+		if err != nil {
+			return start, end, nil, 0, badParam("match[]", err)
+		}
+		if matchesEverything(ms) {
+			return start, end, nil, 0, badParam("match[]", fmt.Errorf("%s matches every series: give at least one matcher that does not match the empty string", m))
+		}
+		sels = append(sels, ms)
+	}
+	return start, end, sels, limit, nil
+}
+
+func matchesEverything(ms []*labels.Matcher) bool {
+	for _, m := range ms {
+		if !m.Matches("") {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *api) series(w http.ResponseWriter, r *http.Request) {
+	req, aerr := a.begin(r)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	defer req.cancel()
+	if len(r.Form["match[]"]) == 0 {
+		writeError(w, badData("no match[] parameter provided"))
+		return
+	}
+	start, end, sels, limit, aerr := a.metaParams(r)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	q, err := req.q.Querier(start.UnixMilli(), end.UnixMilli())
+	if err != nil {
+		writeError(w, classify(err))
+		return
+	}
+	defer q.Close()
+	// One more than the limit tells whether the answer was cut.
+	series, warns, err := SelectSeries(req.ctx, q, sels, start.UnixMilli(), end.UnixMilli(), hintLimit(limit))
+	if err != nil {
+		writeError(w, classify(err))
+		return
+	}
+	if limit > 0 && len(series) > limit {
+		series = series[:limit]
+		warns = append(warns, "results truncated due to limit")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	output.WriteSeriesJSON(w, series, append(append([]string(nil), a.Warnings...), warns...))
+}
+
+func (a *api) labels(w http.ResponseWriter, r *http.Request) {
+	a.labelStrings(w, r, "")
+}
+
+func (a *api) labelValues(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	// Names that are not valid in a URL path arrive escaped, as client_golang sends them.
+	if strings.HasPrefix(name, "U__") {
+		name = model.UnescapeName(name, model.ValueEncodingEscaping)
+	}
+	if name == "" || !model.UTF8Validation.IsValidLabelName(name) {
+		writeError(w, badData("invalid label name: %q", name))
+		return
+	}
+	a.labelStrings(w, r, name)
+}
+
+func (a *api) labelStrings(w http.ResponseWriter, r *http.Request, name string) {
+	req, aerr := a.begin(r)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	defer req.cancel()
+	start, end, sels, limit, aerr := a.metaParams(r)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	q, err := req.q.Querier(start.UnixMilli(), end.UnixMilli())
+	if err != nil {
+		writeError(w, classify(err))
+		return
+	}
+	defer q.Close()
+	vals, warns, err := Labels(req.ctx, q, name, sels, hintLimit(limit))
+	if err != nil {
+		writeError(w, classify(err))
+		return
+	}
+	if limit > 0 && len(vals) > limit {
+		vals = vals[:limit]
+		warns = append(warns, "results truncated due to limit")
+	}
+	if vals == nil {
+		vals = []string{}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	output.WriteStringsJSON(w, vals, append(append([]string(nil), a.Warnings...), warns...))
+}
+
+func hintLimit(limit int) int {
+	if limit > 0 {
+		return limit + 1
+	}
+	return 0
+}
+
+func (a *api) buildInfo(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	jsoniter.ConfigCompatibleWithStandardLibrary.NewEncoder(w).Encode(struct {
+		Status string    `json:"status"`
+		Data   BuildInfo `json:"data"`
+	}{"success", a.BuildInfo})
+}
