@@ -50,6 +50,7 @@ type StoreOptions struct {
 	PartialResponse bool
 	SeriesBatchSize int
 	StoreTimeout    time.Duration
+	Quiet           bool
 
 	// ReplicaLabelsSource says where ReplicaLabels came from: "flag", "Prometheus objects" or
 	// "default".
@@ -98,6 +99,7 @@ func (o *StoreOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.ReplicaLabels, "replica-label", o.ReplicaLabels, "External label that tells HA replicas apart; repeatable")
 	fs.StringVar(&o.DedupFunc, "dedup-func", o.DedupFunc, "Deduplication algorithm, as the Querier's --deduplication.func: penalty or chain")
 	fs.BoolVar(&o.PartialResponse, "partial-response", false, "Answer from the stores that work when some fail, with a warning naming each missing store")
+	fs.BoolVarP(&o.Quiet, "quiet", "q", false, "No progress on stderr (it is shown only when stderr is a terminal anyway)")
 	fs.DurationVar(&o.StoreTimeout, "store-timeout", 0, "Give up on a store that has not sent all its series within this time (0: only --timeout applies), as the Querier's --store.response-timeout")
 	fs.IntVar(&o.SeriesBatchSize, "series-batch-size", o.SeriesBatchSize, "Series per gRPC message asked of stores that batch (Thanos ≥ 0.41); 0 asks for one series per message")
 }
@@ -150,14 +152,22 @@ func (o *StoreOptions) Connect(ctx context.Context) (*connect.Set, []string, err
 		clusters []connect.Cluster
 		warnings []string
 	)
+	prog := newProgress(o.ErrOut, o.Quiet)
 	if len(o.Endpoints) == 0 {
 		var err error
 		clusters, warnings, err = o.discover(ctx)
 		if err != nil {
+			prog.line("")
 			return nil, warnings, err
 		}
+		pods := 0
+		for _, c := range clusters {
+			pods += len(c.Targets)
+		}
+		prog.discovered(pods, len(clusters))
 	}
 	set := connect.Connect(ctx, clusters, o.Endpoints, copts)
+	prog.connected(set)
 	if len(set.Failures) > 0 {
 		if !o.PartialResponse || len(set.Stores) == 0 {
 			set.Close()

@@ -18,17 +18,25 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 Prometheus pod's Thanos sidecar, reads series through the Thanos StoreAPI, merges and
 deduplicates HA replicas like Thanos Querier (--query.replica-label), and evaluates the query
 locally with the Prometheus engine.`,
-		Example: `  # Which targets are up, across all regions, one row per target
-  kubectl globalquery 'up'
+		Example: `  # Which targets are up, across every region, HA replicas merged (as the Querier's dedup)
+  kubectl globalquery 'up' --dedup
 
-  # Every replica, not deduplicated
-  kubectl globalquery 'up' --dedup=false
+  # Error rate by cluster
+  kubectl globalquery 'sum by (cluster) (rate(http_requests_total{code=~"5.."}[5m])) / sum by (cluster) (rate(http_requests_total[5m]))'
 
-  # A range query over the last hour, as the Prometheus API's JSON
-  kubectl globalquery 'sum by (cluster) (rate(http_requests_total[5m]))' --since 1h -o json
+  # The last hour as a chart in the terminal (and as an image)
+  kubectl globalquery 'sum by (cluster) (rate(http_requests_total[5m]))' --since 1h -o graph --png rate.png
+
+  # Every replica, not deduplicated; as the Prometheus API's JSON
+  kubectl globalquery 'up' --dedup=false -o json | jq '.data.result | length'
+
+  # Several clusters at once, one kube context each
+  kubectl globalquery 'count by (cluster) (up)' --context eu-prod --context us-prod
 
   # StoreAPI endpoints you can reach directly, without kube
   kubectl globalquery 'up' --endpoint 127.0.0.1:10901`,
+		// Help and completion show the name kubectl users type.
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl globalquery"},
 		Args:          cobra.ArbitraryArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,

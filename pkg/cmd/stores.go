@@ -19,7 +19,13 @@ func NewStoresCommand(o *StoreOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "stores",
 		Short: "List the discovered StoreAPI endpoints with their external labels and time ranges",
-		Args:  cobra.NoArgs,
+		Long: `Lists every store a query would read, like the Querier's Stores page: its name (context,
+namespace/pod, or endpoint), external labels, the time range it holds, whether it answered, and
+how long its Info call took. Stores that fail are listed too, with the reason.`,
+		Example: `  kubectl globalquery stores
+  kubectl globalquery stores --all-contexts
+  kubectl globalquery stores -n monitoring -l app.kubernetes.io/name=prometheus`,
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
 				return err
