@@ -97,7 +97,7 @@ func (o *StoreOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.ConnectTimeout, "connect-timeout", o.ConnectTimeout, "How long to wait for each store's tunnel and Info answer")
 	fs.BoolVar(&o.Dedup, "dedup", o.Dedup, "Merge HA replicas that differ only by replica labels (--dedup=false shows every replica)")
 	fs.StringArrayVar(&o.ReplicaLabels, "replica-label", o.ReplicaLabels, "External label that tells HA replicas apart; repeatable")
-	fs.StringVar(&o.DedupFunc, "dedup-func", o.DedupFunc, "Deduplication algorithm, as the Querier's --deduplication.func: penalty or chain")
+	fs.StringVar(&o.DedupFunc, "dedup-func", o.DedupFunc, "Deduplication algorithm: penalty (default) or chain, as the Querier's --deduplication.func; or gapfill, ours: fills short gaps from the other replica and keeps counters from jumping at a switch")
 	fs.BoolVar(&o.PartialResponse, "partial-response", false, "Answer from the stores that work when some fail, with a warning naming each missing store")
 	fs.BoolVarP(&o.Quiet, "quiet", "q", false, "No progress on stderr (it is shown only when stderr is a terminal anyway)")
 	fs.DurationVar(&o.StoreTimeout, "store-timeout", 0, "Give up on a store that has not sent all its series within this time (0: only --timeout applies), as the Querier's --store.response-timeout")

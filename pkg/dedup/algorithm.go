@@ -1,6 +1,10 @@
 package dedup
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // Algorithm names a way of merging the replicas of one series, with the same
 // spelling as Thanos's --deduplication.func flag.
@@ -13,10 +17,14 @@ const (
 	// Chain interleaves the samples of all replicas by timestamp, keeping one
 	// sample per timestamp.
 	Chain Algorithm = "chain"
+	// Gapfill is not a Thanos algorithm: it follows one replica at its own
+	// scrape cadence, fills each missed scrape from another replica, and
+	// keeps counters continuous where it switches (see gapfillIterator).
+	Gapfill Algorithm = "gapfill"
 )
 
 // Algorithms lists the valid names, default first.
-func Algorithms() []Algorithm { return []Algorithm{Penalty, Chain} }
+func Algorithms() []Algorithm { return []Algorithm{Penalty, Chain, Gapfill} }
 
 func (a Algorithm) String() string { return string(a) }
 
@@ -28,7 +36,12 @@ func ParseAlgorithm(s string) (Algorithm, error) {
 			return a, nil
 		}
 	}
-	return "", fmt.Errorf("unknown deduplication algorithm %q: valid values are %q and %q", s, Penalty, Chain)
+	names := make([]string, len(Algorithms()))
+	for i, a := range Algorithms() {
+		names[i] = strconv.Quote(string(a))
+	}
+	last := len(names) - 1
+	return "", fmt.Errorf("unknown deduplication algorithm %q: valid values are %s and %s", s, strings.Join(names[:last], ", "), names[last])
 }
 
 // IsCounterFunc reports whether the select hint function makes the penalty

@@ -474,7 +474,7 @@ func TestParseAlgorithm(t *testing.T) {
 		}
 	}
 	_, err := ParseAlgorithm("x")
-	if want := `unknown deduplication algorithm "x": valid values are "penalty" and "chain"`; err.Error() != want {
+	if want := `unknown deduplication algorithm "x": valid values are "penalty", "chain" and "gapfill"`; err.Error() != want {
 		t.Fatalf("error %q, want %q", err, want)
 	}
 }

@@ -13,19 +13,20 @@ import (
 // are adjacent); equal label sets that are not adjacent stay separate series.
 // fn is the engine's select hint function name (storage.SelectHints.Func),
 // which decides counter-aware merging (see IsCounterFunc). Any algo other
-// than Chain merges with Penalty, as Thanos does. Streaming: it never holds
-// more than one group at a time.
+// than Chain and Gapfill merges with Penalty, as Thanos does. Streaming: it
+// never holds more than one group at a time.
 //
 // A group of one series is passed through untouched apart from its labels,
 // so neither penalties nor counter adjustments apply to it.
 func NewSeriesSet(in storage.SeriesSet, fn string, algo Algorithm) storage.SeriesSet {
-	return &seriesSet{in: in, counter: IsCounterFunc(fn), chain: algo == Chain}
+	return &seriesSet{in: in, counter: IsCounterFunc(fn), chain: algo == Chain, gapfill: algo == Gapfill}
 }
 
 type seriesSet struct {
 	in      storage.SeriesSet
 	counter bool
 	chain   bool
+	gapfill bool
 
 	started bool
 	// next is the first series of the following group, already taken from
@@ -71,9 +72,12 @@ func (s *seriesSet) Next() bool {
 	// The returned series may outlive this call, so it gets its own slice.
 	replicas := make([]storage.Series, len(group))
 	copy(replicas, group)
-	if s.chain {
+	switch {
+	case s.chain:
 		s.cur = relabeled{Series: storage.ChainedSeriesMerge(replicas...), lset: lset}
-	} else {
+	case s.gapfill:
+		s.cur = &gapfillSeries{lset: lset, replicas: replicas, counter: s.counter}
+	default:
 		s.cur = &penaltySeries{lset: lset, replicas: replicas, counter: s.counter}
 	}
 	return true
