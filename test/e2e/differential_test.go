@@ -172,33 +172,6 @@ func TestDedupChangesTheAnswer(t *testing.T) {
 	}
 }
 
-// diffOrErr compares answers, where an error on both sides (the same kind of PromQL error) counts
-// as equal.
-func diffOrErr(t *testing.T, got, want *apiResponse, ordered bool) string {
-	switch {
-	case got.Status == "error" && want.Status == "error":
-		if errClass(got.Error) != errClass(want.Error) {
-			return fmt.Sprintf("both fail, differently:\n  ours:   %s\n  oracle: %s", got.Error, want.Error)
-		}
-		return ""
-	case got.Status == "error":
-		return "ours failed: " + got.Error
-	case want.Status == "error":
-		return "oracle failed, ours did not: " + want.Error
-	}
-	return diffResults(t, got, want, ordered)
-}
-
-// errClass reduces an engine error to its kind; the Querier prefixes "execution: ".
-func errClass(msg string) string {
-	for _, k := range []string{"many-to-many matching not allowed", "multiple matches for labels", "vector cannot contain metrics with the same labelset"} {
-		if strings.Contains(msg, k) {
-			return k
-		}
-	}
-	return msg
-}
-
 func closePaths(paths []connected) {
 	for _, p := range paths {
 		p.close()
