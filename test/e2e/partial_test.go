@@ -53,6 +53,52 @@ func startProxy(t *testing.T, target string) *tcpProxy {
 
 func (p *tcpProxy) addr() string { return p.ln.Addr().String() }
 
+// startSlowProxy forwards to a real store, but holds every answer back by delay once the
+// connection is established: a store that answers Info promptly and then is slow on Series.
+func startSlowProxy(t *testing.T, target string, delay time.Duration) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go func() { io.Copy(u, c); u.Close() }()
+			go func() {
+				// The first answers (HTTP/2 settings, Info) pass at once; later ones wait.
+				buf := make([]byte, 32<<10)
+				start := time.Now()
+				for {
+					n, err := u.Read(buf)
+					if n > 0 {
+						if time.Since(start) > 300*time.Millisecond {
+							time.Sleep(delay)
+						}
+						if _, werr := c.Write(buf[:n]); werr != nil {
+							break
+						}
+					}
+					if err != nil {
+						break
+					}
+				}
+				c.Close()
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
 func (p *tcpProxy) kill() {
 	p.ln.Close()
 	p.mu.Lock()
