@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"google.golang.org/grpc"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
@@ -51,6 +52,8 @@ type StoreOptions struct {
 	SeriesBatchSize int
 	StoreTimeout    time.Duration
 	Quiet           bool
+	GRPCTLS         connect.TLSOptions
+	grpcCreds       grpc.DialOption
 
 	// ReplicaLabelsSource says where ReplicaLabels came from: "flag", "Prometheus objects" or
 	// "default".
@@ -99,6 +102,12 @@ func (o *StoreOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.ReplicaLabels, "replica-label", o.ReplicaLabels, "External label that tells HA replicas apart; repeatable")
 	fs.StringVar(&o.DedupFunc, "dedup-func", o.DedupFunc, "Deduplication algorithm: penalty (default) or chain, as the Querier's --deduplication.func; or gapfill, ours: fills short gaps from the other replica and keeps counters from jumping at a switch")
 	fs.BoolVar(&o.PartialResponse, "partial-response", false, "Answer from the stores that work when some fail, with a warning naming each missing store")
+	fs.BoolVar(&o.GRPCTLS.Enabled, "grpc-client-tls-secure", false, "Use TLS towards the stores (as the Querier's flag of that name)")
+	fs.StringVar(&o.GRPCTLS.CertFile, "grpc-client-tls-cert", "", "Client certificate for stores that require mTLS")
+	fs.StringVar(&o.GRPCTLS.KeyFile, "grpc-client-tls-key", "", "Key of --grpc-client-tls-cert")
+	fs.StringVar(&o.GRPCTLS.CAFile, "grpc-client-tls-ca", "", "CA of the stores' certificates (default: the system's roots)")
+	fs.StringVar(&o.GRPCTLS.ServerName, "grpc-client-server-name", "", "Name expected in the stores' certificates")
+	fs.BoolVar(&o.GRPCTLS.SkipVerify, "grpc-client-tls-skip-verify", false, "Do not verify the stores' certificates (insecure)")
 	fs.BoolVarP(&o.Quiet, "quiet", "q", false, "No progress on stderr (it is shown only when stderr is a terminal anyway)")
 	fs.DurationVar(&o.StoreTimeout, "store-timeout", 0, "Give up on a store that has not sent all its series within this time (0: only --timeout applies), as the Querier's --store.response-timeout")
 	fs.IntVar(&o.SeriesBatchSize, "series-batch-size", o.SeriesBatchSize, "Series per gRPC message asked of stores that batch (Thanos ≥ 0.41); 0 asks for one series per message")
@@ -111,6 +120,11 @@ func (o *StoreOptions) Validate() error {
 		return usageError("--dedup-func: %v", err)
 	}
 	o.algo = algo
+	creds, err := o.GRPCTLS.DialOption()
+	if err != nil {
+		return usageError("%v", err)
+	}
+	o.grpcCreds = creds
 	if o.ReplicaLabelsSource == "" {
 		o.ReplicaLabelsSource = "default"
 		if (o.flags != nil && o.flags.Changed("replica-label")) || !slices.Equal(o.ReplicaLabels, DefaultReplicaLabels) {
@@ -148,6 +162,9 @@ func (o *StoreOptions) FanoutOptions() fanout.Options {
 // the user may not read, a store that is down under --partial-response) come back as warnings.
 func (o *StoreOptions) Connect(ctx context.Context) (*connect.Set, []string, error) {
 	copts := connect.Options{Tunnel: tunnel.Options{DisableWebSocket: o.NoWebSocket}, InfoTimeout: o.ConnectTimeout}
+	if o.grpcCreds != nil {
+		copts.DialOptions = append(copts.DialOptions, o.grpcCreds)
+	}
 	var (
 		clusters []connect.Cluster
 		warnings []string

@@ -29,7 +29,15 @@ func Explain(err error) string {
 	msg := st.Message()
 	switch st.Code() {
 	case codes.Unavailable:
-		return fmt.Sprintf("unavailable: %s (is the sidecar running and the tunnel open?)", trimTransport(msg))
+		m := trimTransport(msg)
+		if strings.Contains(m, "tls:") || strings.Contains(m, "x509:") || strings.Contains(m, "authentication handshake failed") ||
+			strings.Contains(m, "first record does not look like a TLS handshake") {
+			return fmt.Sprintf("TLS handshake failed: %s (check --grpc-client-tls-secure and the certificates)", m)
+		}
+		if strings.Contains(m, "error reading server preface: EOF") || strings.Contains(m, "connection closed before server preface received") {
+			return fmt.Sprintf("unavailable: %s (the store may require TLS: --grpc-client-tls-secure; or its sidecar is down)", m)
+		}
+		return fmt.Sprintf("unavailable: %s (is the sidecar running and the tunnel open?)", m)
 	case codes.DeadlineExceeded:
 		return "timed out waiting for the store (raise --timeout, or check that the store is not overloaded)"
 	case codes.Canceled:
