@@ -56,6 +56,11 @@ func (p *tcpProxy) addr() string { return p.ln.Addr().String() }
 // startSlowProxy forwards to a real store, but holds every answer back by delay once the
 // connection is established: a store that answers Info promptly and then is slow on Series.
 func startSlowProxy(t *testing.T, target string, delay time.Duration) string {
+	return startSlowProxyAfter(t, target, delay, 300*time.Millisecond)
+}
+
+// startSlowProxyAfter is startSlowProxy with the prompt period given.
+func startSlowProxyAfter(t *testing.T, target string, delay, prompt time.Duration) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -81,7 +86,7 @@ func startSlowProxy(t *testing.T, target string, delay time.Duration) string {
 				for {
 					n, err := u.Read(buf)
 					if n > 0 {
-						if time.Since(start) > 300*time.Millisecond {
+						if time.Since(start) >= prompt {
 							time.Sleep(delay)
 						}
 						if _, werr := c.Write(buf[:n]); werr != nil {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -120,5 +121,34 @@ func TestSlowStore(t *testing.T) {
 	got = runOurs(t, set.FanoutStores(), []string{`count(up)`, "-o", "json", "--store-timeout=1s", "--partial-response"})
 	if got.Status != "success" || len(got.Warnings) != 1 || !strings.Contains(got.Warnings[0], proxy) {
 		t.Fatalf("slow store, partial: %+v", got)
+	}
+}
+
+// Ctrl-C during a query closes everything and exits 130 at once, without a stack trace.
+func TestInterrupt(t *testing.T) {
+	bin := pluginBinary(t)
+	// Every answer of this store is held back, so the command is still waiting when interrupted.
+	proxy := startSlowProxyAfter(t, theBed.Stores[0].SidecarGRPC, 20*time.Second, 0)
+	c := exec.Command(bin, `count(up)`, "--endpoint="+proxy)
+	var stderr bytes.Buffer
+	c.Stderr = &stderr
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	start := time.Now()
+	if err := c.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := c.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 130 {
+		t.Fatalf("exit: %v (stderr %q)", err, stderr.String())
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("stopping took %s", d)
+	}
+	if !strings.Contains(stderr.String(), "Interrupted") || strings.Contains(stderr.String(), "goroutine") {
+		t.Fatalf("stderr: %q", stderr.String())
 	}
 }
