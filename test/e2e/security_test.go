@@ -3,7 +3,9 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
+	"sync"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -18,16 +20,32 @@ import (
 	"github.com/globalquery/kubectl-globalquery/pkg/cmd"
 )
 
-// pluginBinary builds the plugin once per test binary run.
+var (
+	pluginOnce sync.Once
+	pluginPath string
+	pluginErr  error
+)
+
+// pluginBinary builds the plugin once per test binary run, for tests that need a real process.
 func pluginBinary(t *testing.T) string {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "kubectl-globalquery")
-	c := exec.Command("go", "build", "-o", out, "./cmd/kubectl-globalquery")
-	c.Dir = filepath.Dir(bed.DefaultBinDir())
-	if b, err := c.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, b)
+	pluginOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "globalquery-plugin-")
+		if err != nil {
+			pluginErr = err
+			return
+		}
+		pluginPath = filepath.Join(dir, "kubectl-globalquery")
+		c := exec.Command("go", "build", "-o", pluginPath, "./cmd/kubectl-globalquery")
+		c.Dir = filepath.Dir(bed.DefaultBinDir())
+		if b, err := c.CombinedOutput(); err != nil {
+			pluginErr = fmt.Errorf("build: %v\n%s", err, b)
+		}
+	})
+	if pluginErr != nil {
+		t.Fatal(pluginErr)
 	}
-	return out
+	return pluginPath
 }
 
 // -v logs requests as kubectl does, and never the credentials: neither a bearer token nor a
