@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -21,7 +22,11 @@ var theBed *bed.State
 // at a bed started with `make bed` to reuse it while iterating. Without the tool binaries the
 // tests skip, unless GLOBALQUERY_REQUIRE_BED=1 (as `make test` sets) makes that a failure.
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
+	code := run(m)
+	if pluginPath != "" {
+		os.RemoveAll(filepath.Dir(pluginPath))
+	}
+	os.Exit(code)
 }
 
 func run(m *testing.M) int {
