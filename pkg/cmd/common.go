@@ -358,3 +358,15 @@ func explainAPIServer(err error, host string) error {
 	}
 	return err
 }
+
+// RunOver connects, prints connection warnings, hands the stores to execute and closes them
+// whatever happens: the shape of every command that reads from stores once.
+func (o *StoreOptions) RunOver(ctx context.Context, execute func(context.Context, []*fanout.Store, []string) error) error {
+	set, warnings, err := o.Connect(ctx)
+	printWarnings(o.ErrOut, warnings)
+	if err != nil {
+		return err
+	}
+	defer set.Close()
+	return execute(ctx, set.FanoutStores(), warnings)
+}

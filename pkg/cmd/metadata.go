@@ -142,15 +142,7 @@ func (o *MetadataOptions) Validate() error {
 
 // Run connects and prints.
 func (o *MetadataOptions) Run(ctx context.Context) error {
-	set, warnings, err := o.Connect(ctx)
-	for _, w := range warnings {
-		fmt.Fprintln(o.ErrOut, "Warning:", w)
-	}
-	if err != nil {
-		return err
-	}
-	defer set.Close()
-	return o.Execute(ctx, set.FanoutStores(), warnings)
+	return o.RunOver(ctx, o.Execute)
 }
 
 // Execute answers over connected stores.

@@ -154,15 +154,7 @@ func (o *QueryOptions) Validate() error {
 
 // Run connects, evaluates and prints.
 func (o *QueryOptions) Run(ctx context.Context) error {
-	set, warnings, err := o.Connect(ctx)
-	for _, w := range warnings {
-		fmt.Fprintln(o.ErrOut, "Warning:", w)
-	}
-	if err != nil {
-		return err
-	}
-	defer set.Close()
-	return o.Execute(ctx, set.FanoutStores(), warnings)
+	return o.RunOver(ctx, o.Execute)
 }
 
 // Execute evaluates the query over stores that are already connected and prints the result;

@@ -234,8 +234,8 @@ func (c *countingSource) Err() error {
 	}
 	return nil
 }
-func (c *countingSource) Warnings() []string   { return c.st.Warnings() }
-func (c *countingSource) Close()               { c.finish(); c.st.Close() }
+func (c *countingSource) Warnings() []string { return c.st.Warnings() }
+func (c *countingSource) Close()             { c.finish(); c.st.Close() }
 
 // sortedSource buffers a whole stream, strips replica labels and sorts what is left.
 type sortedSource struct {

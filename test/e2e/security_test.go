@@ -5,10 +5,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
