@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -60,15 +61,13 @@ func New(cfg *rest.Config, namespace, pod string, opts Options) (*Tunnel, error)
 }
 
 func portForwardURL(cfg *rest.Config, namespace, pod string) (*url.URL, error) {
-	base, err := url.Parse(cfg.Host)
-	if err != nil || cfg.Host == "" {
+	host := cfg.Host
+	if host != "" && !strings.Contains(host, "://") {
+		host = "https://" + host // client-go accepts a bare host:port and means TLS
+	}
+	base, err := url.Parse(host)
+	if err != nil || base.Host == "" {
 		return nil, fmt.Errorf("API server address %q is not a URL", cfg.Host)
-	}
-	if base.Scheme == "" {
-		base.Scheme = "https"
-	}
-	if base.Host == "" { // "host:port" without scheme parses as a path
-		base, _ = url.Parse("https://" + cfg.Host)
 	}
 	u := *base
 	u.Path = singleSlashJoin(base.Path, fmt.Sprintf("/api/v1/namespaces/%s/pods/%s/portforward", namespace, pod))

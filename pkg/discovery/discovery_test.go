@@ -1,0 +1,98 @@
+package discovery
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+)
+
+// These edge cases need states a healthy bed does not have on demand (an endpoint not ready,
+// a slice without the port name, the same pod in two slices); the bed tests cover the rest.
+
+func svc(ns string) *corev1.Service {
+	return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: DefaultService, Namespace: ns}}
+}
+
+func slice(ns, name string, portName string, port int32, eps ...discoveryv1.Endpoint) *discoveryv1.EndpointSlice {
+	p := port
+	n := portName
+	return &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{discoveryv1.LabelServiceName: DefaultService}},
+		Ports:      []discoveryv1.EndpointPort{{Name: &n, Port: &p}},
+		Endpoints:  eps,
+	}
+}
+
+func ep(pod string, ready *bool) discoveryv1.Endpoint {
+	return discoveryv1.Endpoint{TargetRef: &corev1.ObjectReference{Kind: "Pod", Name: pod}, Conditions: discoveryv1.EndpointConditions{Ready: ready}}
+}
+
+func TestReadyPodsBehindEndpointSlices(t *testing.T) {
+	no, yes := false, true
+	kc := fake.NewClientset(
+		svc("eu"), svc("us"),
+		slice("eu", "a", "grpc", 10901, ep("p-0", &yes), ep("p-1", &no)),
+		slice("eu", "b", "grpc", 10901, ep("p-0", &yes)), // the same pod again
+		slice("us", "c", "web", 9090, ep("q-0", nil)),    // no grpc port named: the default port
+	)
+	res, err := Discover(context.Background(), kc, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{}
+	for _, tg := range res.Targets {
+		got = append(got, tg.String()+":"+strconv.Itoa(tg.Port))
+	}
+	if strings.Join(got, " ") != "eu/p-0:10901 us/q-0:10901" {
+		t.Fatalf("targets %v", got)
+	}
+	if len(res.Problems) != 1 || res.Problems[0].Pod != "p-1" || !strings.Contains(res.Problems[0].Error(), "not ready") {
+		t.Fatalf("problems %v", res.Problems)
+	}
+}
+
+// Without the right to list services across namespaces, discovery goes namespace by namespace
+// and reports the ones it may not read.
+func TestForbiddenNamespacesAreReported(t *testing.T) {
+	yes := true
+	kc := fake.NewClientset(
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "eu"}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "us"}},
+		svc("eu"), slice("eu", "a", "grpc", 10901, ep("p-0", &yes)),
+	)
+	kc.PrependReactor("list", "services", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if ns := a.GetNamespace(); ns == "" || ns == "us" {
+			return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "services"}, "", errors.New("rbac"))
+		}
+		return false, nil, nil
+	})
+	res, err := Discover(context.Background(), kc, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Targets) != 1 || res.Targets[0].Pod != "p-0" {
+		t.Fatalf("targets %v", res.Targets)
+	}
+	if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Error(), "forbidden: you may not list services in namespace us") {
+		t.Fatalf("problems %v", res.Problems)
+	}
+}
+
+func TestNothingFoundSaysWhereToLook(t *testing.T) {
+	_, err := Discover(context.Background(), fake.NewClientset(), Options{Namespace: "eu", Selector: "app=prom"})
+	var nf *NotFoundError
+	if !errors.As(err, &nf) || !strings.Contains(err.Error(), `services matching "app=prom"`) || !strings.Contains(err.Error(), "namespace eu") {
+		t.Fatalf("got %v", err)
+	}
+}
