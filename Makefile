@@ -63,3 +63,12 @@ clean:
 # Release archives for every krew platform and plugin.yaml with their sha256s.
 dist:
 	hack/dist.sh $(VERSION)
+
+# Side-by-side figures against the Thanos Querier on the same stores: engine, high cardinality,
+# cold start and tunnel throughput, as one table of medians and ratios. The generated
+# high-cardinality blocks are kept in BENCH_DIR and reused by later runs.
+BENCH_DIR ?= $(CURDIR)/bench/.data
+.PHONY: bench
+bench: build
+	@$(MAKE) --no-print-directory -j3 tools
+	BENCH_DIR=$(BENCH_DIR) $(GO) run ./bench
