@@ -290,7 +290,10 @@ func (o *StoreOptions) discover(ctx context.Context) ([]connect.Cluster, []strin
 		if err != nil {
 			return nil, warnings, explainKubeconfig(err)
 		}
-		kc, err := kubernetes.NewForConfig(cfg)
+		// Discovery makes a handful of small requests; client-go's default 5/s would queue them.
+		dcfg := rest.CopyConfig(cfg)
+		dcfg.QPS, dcfg.Burst = 50, 100
+		kc, err := kubernetes.NewForConfig(dcfg)
 		if err != nil {
 			return nil, warnings, err
 		}

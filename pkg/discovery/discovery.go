@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -111,12 +112,24 @@ func Discover(ctx context.Context, kc kubernetes.Interface, o Options) (*Result,
 		}
 		return res, &NotFoundError{What: what, Where: where}
 	}
+	// One list of every matching EndpointSlice where allowed, rather than a request per service:
+	// with dozens of namespaces, per-service lists queue behind client-go's rate limit.
+	all, bulkErr := slicesFor(ctx, kc, o.Namespace, svcs)
 	for _, svc := range svcs {
-		targets, problems, err := podsBehind(ctx, kc, &svc, o)
+		var (
+			slices []discoveryv1.EndpointSlice
+			err    error
+		)
+		if bulkErr == nil {
+			slices = all[svc.Namespace+"/"+svc.Name]
+		} else {
+			slices, err = listSlices(ctx, kc, svc.Namespace, svc.Name)
+		}
 		if err != nil {
 			res.Problems = append(res.Problems, Problem{Namespace: svc.Namespace, Err: err})
 			continue
 		}
+		targets, problems := podsBehind(&svc, slices, o)
 		res.Targets = append(res.Targets, targets...)
 		res.Problems = append(res.Problems, problems...)
 	}
@@ -152,19 +165,49 @@ func listServices(ctx context.Context, kc kubernetes.Interface, ns string, lo me
 	return out, nil
 }
 
-func podsBehind(ctx context.Context, kc kubernetes.Interface, svc *corev1.Service, o Options) ([]Target, []Problem, error) {
-	slices_, err := kc.DiscoveryV1().EndpointSlices(svc.Namespace).List(ctx, metav1.ListOptions{
-		LabelSelector: discoveryv1.LabelServiceName + "=" + svc.Name,
+// slicesFor lists the EndpointSlices of all the services in one request, keyed by
+// namespace/service.
+func slicesFor(ctx context.Context, kc kubernetes.Interface, ns string, svcs []corev1.Service) (map[string][]discoveryv1.EndpointSlice, error) {
+	names := map[string]bool{}
+	for _, s := range svcs {
+		names[s.Name] = true
+	}
+	list := make([]string, 0, len(names))
+	for n := range names {
+		list = append(list, n)
+	}
+	sort.Strings(list)
+	l, err := kc.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{
+		LabelSelector: discoveryv1.LabelServiceName + " in (" + strings.Join(list, ",") + ")",
 	})
 	if err != nil {
-		return nil, nil, explainAPI(err, "list", "endpointslices.discovery.k8s.io", svc.Namespace)
+		return nil, err
 	}
+	out := map[string][]discoveryv1.EndpointSlice{}
+	for _, es := range l.Items {
+		k := es.Namespace + "/" + es.Labels[discoveryv1.LabelServiceName]
+		out[k] = append(out[k], es)
+	}
+	return out, nil
+}
+
+func listSlices(ctx context.Context, kc kubernetes.Interface, ns, svc string) ([]discoveryv1.EndpointSlice, error) {
+	l, err := kc.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{
+		LabelSelector: discoveryv1.LabelServiceName + "=" + svc,
+	})
+	if err != nil {
+		return nil, explainAPI(err, "list", "endpointslices.discovery.k8s.io", ns)
+	}
+	return l.Items, nil
+}
+
+func podsBehind(svc *corev1.Service, slices_ []discoveryv1.EndpointSlice, o Options) ([]Target, []Problem) {
 	var (
 		targets  []Target
 		problems []Problem
 		seen     = map[string]bool{}
 	)
-	for _, es := range slices_.Items {
+	for _, es := range slices_ {
 		port := o.Port
 		for _, p := range es.Ports {
 			if p.Name != nil && *p.Name == o.PortName && p.Port != nil {
@@ -186,7 +229,7 @@ func podsBehind(ctx context.Context, kc kubernetes.Interface, svc *corev1.Servic
 	if len(targets) == 0 && len(problems) == 0 {
 		problems = append(problems, Problem{Namespace: svc.Namespace, Err: fmt.Errorf("service %s has no endpoints", svc.Name)})
 	}
-	return targets, problems, nil
+	return targets, problems
 }
 
 // explainAPI words an API error the way kubectl users know it: verb, resource, namespace.
