@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +14,7 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/globalquery/kubectl-globalquery/internal/bed"
 	"github.com/globalquery/kubectl-globalquery/pkg/cmd"
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
 )
@@ -21,34 +24,31 @@ type diffQuery struct {
 	ordered bool // PromQL defines the order of the result
 }
 
-// queries cover the shapes SREs use: selectors, counters with resets, aggregation by the
-// external labels, histograms, topk, absent, subqueries, offset, @, label_replace and joins.
+// queries reads the hand-picked queries of testdata/differential.promql: the shapes SREs use —
+// selectors, counters with resets, aggregation by the external labels, histograms, topk, absent,
+// subqueries, offset, @, label_replace and joins.
 func queries(at int64) []diffQuery {
-	atSec := strconv.FormatInt(at/1000, 10)
-	return []diffQuery{
-		{expr: `up`},
-		{expr: `http_requests_total{handler="/api/orders"}`},
-		{expr: `rate(http_requests_total[5m])`},
-		{expr: `increase(http_requests_total[1h])`},
-		{expr: `irate(http_requests_total{code="200"}[5m])`},
-		{expr: `resets(http_requests_total[2h])`},
-		{expr: `sum by (cluster) (rate(http_requests_total[5m]))`},
-		{expr: `count by (cluster, job) (up)`},
-		{expr: `histogram_quantile(0.9, sum by (le, cluster) (rate(http_request_duration_seconds_bucket[5m])))`},
-		{expr: `topk(3, sum by (cluster, instance) (rate(http_requests_total[5m])))`, ordered: true},
-		{expr: `sort_desc(sum by (handler) (rate(http_requests_total[10m])))`, ordered: true},
-		{expr: `absent(nonexistent_metric{job="x"})`},
-		{expr: `absent(up{job="api"})`},
-		{expr: `max_over_time(rate(http_requests_total{code="200"}[5m])[30m:1m])`},
-		{expr: `http_requests_total{code="500"} offset 1h`},
-		{expr: `sum by (cluster) (http_requests_total @ ` + atSec + `)`},
-		{expr: `label_replace(up{job="api"}, "region", "$1", "cluster", "([^/]+)/.*")`},
-		{expr: `process_resident_memory_bytes * on (pod, namespace) group_left (node) kube_pod_info`},
-		{expr: `avg_over_time(node_memory_Active_bytes[10m]) > bool 1e9`},
-		{expr: `sum(rate(http_requests_total[5m])) by (code) / ignoring (code) group_left sum(rate(http_requests_total[5m]))`},
-		{expr: `count_values("v", up)`},
-		{expr: `scalar(sum(up{job="node-exporter"}))`},
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(bed.DefaultBinDir()), "testdata", "differential.promql"))
+	if err != nil {
+		panic(err)
 	}
+	var out []diffQuery
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		q := diffQuery{}
+		if e, ok := strings.CutSuffix(line, "# ordered"); ok {
+			line, q.ordered = strings.TrimSpace(e), true
+		}
+		q.expr = strings.ReplaceAll(line, "@MID@", strconv.FormatInt(at/1000, 10))
+		out = append(out, q)
+	}
+	if len(out) < 15 {
+		panic(fmt.Sprintf("testdata/differential.promql has %d queries; the comparison needs at least 15", len(out)))
+	}
+	return out
 }
 
 // connected holds one connection set per path: discovery + tunnels, and --endpoint.
