@@ -34,7 +34,8 @@ func Explain(err error) string {
 			strings.Contains(m, "first record does not look like a TLS handshake") {
 			return fmt.Sprintf("TLS handshake failed: %s (check --grpc-client-tls-secure and the certificates)", m)
 		}
-		if strings.Contains(m, "error reading server preface: EOF") || strings.Contains(m, "connection closed before server preface received") {
+		// A TLS server hangs up on a plaintext HTTP/2 preface: EOF or a reset, depending on timing.
+		if strings.Contains(m, "server preface") {
 			return fmt.Sprintf("unavailable: %s (the store may require TLS: --grpc-client-tls-secure; or its sidecar is down)", m)
 		}
 		return fmt.Sprintf("unavailable: %s (is the sidecar running and the tunnel open?)", m)

@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -259,5 +261,18 @@ func TestInfoUnmarshal(t *testing.T) {
 	}
 	if !inf.IsStore || inf.MinTime != 100 || inf.MaxTime != 1<<63-1 || !inf.SupportsWithoutReplicaLabels || inf.ComponentType != "sidecar" {
 		t.Fatalf("info: %+v", inf)
+	}
+}
+
+func TestExplainPlaintextAgainstTLS(t *testing.T) {
+	for _, msg := range []string{
+		"connection error: desc = \"error reading server preface: EOF\"",
+		"connection error: desc = \"error reading server preface: read tcp 127.0.0.1:1->127.0.0.1:2: read: connection reset by peer\"",
+		"connection closed before server preface received",
+	} {
+		got := Explain(status.Error(codes.Unavailable, msg))
+		if !strings.Contains(got, "TLS") || strings.Contains(got, "rpc error") {
+			t.Errorf("%q: %q", msg, got)
+		}
 	}
 }
