@@ -133,7 +133,7 @@ func TestSlowStore(t *testing.T) {
 	if got.Status != "error" || !strings.Contains(got.Error, "store "+proxy) || !strings.Contains(got.Error, "--store-timeout") {
 		t.Fatalf("slow store: %+v", got)
 	}
-	if d := time.Since(start); d > 2500*time.Millisecond {
+	if d := time.Since(start); d > 10*time.Second { // far below the store's 3 s per answer times its answers: no waiting it out
 		t.Fatalf("giving up took %s", d)
 	}
 	got = runOurs(t, set.FanoutStores(), []string{`count(up)`, "-o", "json", "--store-timeout=1s", "--partial-response"})
@@ -163,7 +163,7 @@ func TestInterrupt(t *testing.T) {
 	if !ok || ee.ExitCode() != 130 {
 		t.Fatalf("exit: %v (stderr %q)", err, stderr.String())
 	}
-	if d := time.Since(start); d > 3*time.Second {
+	if d := time.Since(start); d > 10*time.Second { // the held-back answer would take 20 s
 		t.Fatalf("stopping took %s", d)
 	}
 	if !strings.Contains(stderr.String(), "Interrupted") || strings.Contains(stderr.String(), "goroutine") {
