@@ -133,7 +133,7 @@ func TestSlowStore(t *testing.T) {
 	if got.Status != "error" || !strings.Contains(got.Error, "store "+proxy) || !strings.Contains(got.Error, "--store-timeout") {
 		t.Fatalf("slow store: %+v", got)
 	}
-	if d := time.Since(start); d > 10*time.Second { // far below the store's 3 s per answer times its answers: no waiting it out
+	if d := time.Since(start); d > 10*time.Second { // the error above proves the timeout fired; this guards against a hang
 		t.Fatalf("giving up took %s", d)
 	}
 	got = runOurs(t, set.FanoutStores(), []string{`count(up)`, "-o", "json", "--store-timeout=1s", "--partial-response"})
