@@ -199,7 +199,7 @@ func (o *StoreOptions) Connect(ctx context.Context) (*connect.Set, []string, err
 			return nil, warnings, fmt.Errorf("%w%s", errors.Join(errs...), hint)
 		}
 		for _, f := range set.Failures {
-			warnings = append(warnings, f.Error()+" (partial response: its data is missing)")
+			warnings = append(warnings, fanout.PartialWarning(f))
 		}
 	}
 	return set, warnings, nil

@@ -2,6 +2,7 @@ package fanout
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 
@@ -61,7 +62,7 @@ func (qr *querier) labels(ctx context.Context, name string, hints *storage.Label
 			if !opts.PartialResponse {
 				return nil, nil, serr
 			}
-			warns.Add(partialWarning(serr))
+			warns.Add(errors.New(PartialWarning(serr)))
 			continue
 		}
 		for _, w := range results[i].Warnings {
@@ -81,9 +82,8 @@ type storeWarning struct{ store, msg string }
 
 func (w *storeWarning) Error() string { return "store " + w.store + ": " + w.msg }
 
-type partialErr struct{ err error }
-
-func (p partialErr) Error() string { return p.err.Error() + " (partial response: its data is missing)" }
-func (p partialErr) Unwrap() error { return p.err }
-
-func partialWarning(err error) error { return partialErr{err} }
+// PartialWarning words a store left out of a partial answer, the same wherever it is dropped:
+// at connect time, when its stream fails to start, or mid-stream.
+func PartialWarning(err error) string {
+	return err.Error() + " (partial response: its data is missing)"
+}

@@ -97,7 +97,7 @@ func (m *merger) fail(c *cursor, err error) {
 	c.src.Close()
 	serr := &sourceError{store: c.store, err: err}
 	if m.partial {
-		m.warnings = append(m.warnings, serr.Error()+" (partial response: its series are missing)")
+		m.warnings = append(m.warnings, PartialWarning(serr))
 		return
 	}
 	if m.err == nil {

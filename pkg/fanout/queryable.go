@@ -147,7 +147,7 @@ func openAll(ctx context.Context, stores []*Store, req *storeapi.SeriesRequest, 
 			}
 			return nil, nil, nil, err
 		}
-		warns = append(warns, err.Error()+" (partial response: its series are missing)")
+		warns = append(warns, PartialWarning(err))
 	}
 	return okSrcs, names, warns, nil
 }
