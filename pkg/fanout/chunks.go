@@ -37,18 +37,36 @@ func mergeChunks(dst []storeapi.Chunk, parts [][]storeapi.Chunk) []storeapi.Chun
 			dst = append(dst, c)
 		}
 	}
-	slices.SortFunc(dst, func(a, b storeapi.Chunk) int {
-		switch {
-		case a.MinTime != b.MinTime:
-			return cmpInt(a.MinTime, b.MinTime)
-		case a.MaxTime != b.MaxTime:
-			return cmpInt(a.MaxTime, b.MaxTime)
-		case a.Encoding != b.Encoding:
-			return cmpInt(int64(a.Encoding), int64(b.Encoding))
-		}
-		return -bytes.Compare(a.Data, b.Data)
-	})
+	slices.SortFunc(dst, proxyOrder)
 	return dst
+}
+
+// replicaLanes splits each store's chunks into lanes on its own, so that no lane joins chunks of
+// two stores. A sidecar is one replica and gives one lane; a store holding overlapping blocks
+// gives one lane per overlap, as the Querier's split would within that store.
+func replicaLanes(parts [][]storeapi.Chunk) [][]storeapi.Chunk {
+	var lanes [][]storeapi.Chunk
+	for _, p := range parts {
+		if !slices.IsSortedFunc(p, proxyOrder) {
+			p = slices.Clone(p)
+			slices.SortFunc(p, proxyOrder)
+		}
+		lanes = append(lanes, dedup.SplitOverlapping(p, chunkSpan)...)
+	}
+	return lanes
+}
+
+// proxyOrder is the Thanos proxy's chunk order.
+func proxyOrder(a, b storeapi.Chunk) int {
+	switch {
+	case a.MinTime != b.MinTime:
+		return cmpInt(a.MinTime, b.MinTime)
+	case a.MaxTime != b.MaxTime:
+		return cmpInt(a.MaxTime, b.MaxTime)
+	case a.Encoding != b.Encoding:
+		return cmpInt(int64(a.Encoding), int64(b.Encoding))
+	}
+	return -bytes.Compare(a.Data, b.Data)
 }
 
 func cmpInt(a, b int64) int {

@@ -86,7 +86,8 @@ func (qr *querier) Select(ctx context.Context, _ bool, hints *storage.SelectHint
 	}
 	m := newMerger(srcs, names, opts.PartialResponse)
 	m.warnings = append(m.warnings, warns...)
-	set := &groupSeriesSet{m: m, fn: fn, mint: mint, maxt: maxt, split: opts.dedup()}
+	set := &groupSeriesSet{m: m, fn: fn, mint: mint, maxt: maxt, split: opts.dedup(),
+		perReplica: opts.dedup() && opts.DedupAlgorithm == dedup.Gapfill}
 	if !opts.dedup() {
 		return set
 	}
@@ -154,11 +155,18 @@ func openAll(ctx context.Context, stores []*Store, req *storeapi.SeriesRequest, 
 
 // groupSeriesSet turns merged groups into series. With dedup it yields, per label set, one series
 // per non-overlapping run of chunks: the replicas that the dedup stage then merges.
+//
+// perReplica splits each store's chunks on their own instead of the merged chunks of all stores.
+// The Querier's lanes (split) may join a chunk of one replica to a chunk of another; penalty
+// must see them that way to give the Querier's answers, but gapfill judges each input by its own
+// cadence and counter level, and a lane that changes replica in the middle shows it a false gap
+// or a false counter reset.
 type groupSeriesSet struct {
 	m          *merger
 	fn         string
 	mint, maxt int64
 	split      bool
+	perReplica bool
 	pending    [][]storeapi.Chunk
 	lset       labels.Labels
 	cur        *chunkSeries
@@ -172,11 +180,14 @@ func (s *groupSeriesSet) Next() bool {
 		}
 		g := s.m.At()
 		s.lset = g.labels
-		chunks := mergeChunks(nil, g.parts)
-		if s.split && len(chunks) > 0 {
-			s.pending = dedup.SplitOverlapping(chunks, chunkSpan)
-		} else {
-			s.pending = [][]storeapi.Chunk{chunks}
+		switch {
+		case s.perReplica:
+			s.pending = replicaLanes(g.parts)
+		case s.split:
+			s.pending = dedup.SplitOverlapping(mergeChunks(nil, g.parts), chunkSpan)
+		}
+		if len(s.pending) == 0 {
+			s.pending = [][]storeapi.Chunk{mergeChunks(nil, g.parts)}
 		}
 	}
 	// A new series each time: the engine and the dedup stage keep earlier ones.
