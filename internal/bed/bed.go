@@ -45,7 +45,11 @@ type State struct {
 	QuerierHTTP, QuerierGRPC   string // the Thanos Querier (oracle): http://127.0.0.1:p and 127.0.0.1:p
 	Stores                     []Store
 	HistoryStart, HistoryEnd   int64 // ms: the backfilled range (every Prometheus has data in it)
-	PIDs                       []int
+	// PlanSpan (ms) is the part of the history from HistoryStart where the replica plans place
+	// gaps, restarts and resets, as fractions of it; the rest, under two hours, only continues
+	// the curves up to the time the bed started. Tests find those events with At.
+	PlanSpan int64
+	PIDs     []int
 
 	// A second Querier over the sidecars and the store gateway. Its
 	// deduplicated answers may differ from QuerierHTTP's where both kinds of
@@ -209,4 +213,14 @@ func (l *logger) printf(format string, args ...any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	fmt.Fprintf(l.w, "bed %5.1fs %s\n", time.Since(l.start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// At is the time (ms) a fraction f into the planned history: At(1.0/3) is where europe replica 0's
+// outage begins, At(2.0/3) replica 1's.
+func (s *State) At(f float64) int64 {
+	span := s.PlanSpan
+	if span == 0 {
+		span = s.HistoryEnd - s.HistoryStart
+	}
+	return s.HistoryStart + int64(f*float64(span))
 }

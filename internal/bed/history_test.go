@@ -48,7 +48,7 @@ func parseOM(t *testing.T, b []byte) map[string][]omSample {
 func genOM(t *testing.T, s site, replicas, idx int, start, end int64) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := writeOpenMetrics(&buf, s, plansFor(replicas)[idx], start, end); err != nil {
+	if err := writeOpenMetrics(&buf, s, plansFor(replicas)[idx], start, end, end-start); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()

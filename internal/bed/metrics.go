@@ -122,7 +122,7 @@ func (r *run) member(ctx context.Context, m *member) error {
 func (r *run) backfill(ctx context.Context, m *member) error {
 	plans := plansFor(m.spec.Replicas)
 	err := r.blocks(ctx, m.short(), filepath.Join(m.dir, "history.om"), m.tsdb(), func(w io.Writer) error {
-		return writeOpenMetrics(w, m.spec.site, plans[m.ordinal], r.historyStart, r.historyEnd)
+		return writeOpenMetrics(w, m.spec.site, plans[m.ordinal], r.historyStart, r.historyEnd, r.planSpan)
 	})
 	if err != nil {
 		return err

@@ -58,6 +58,7 @@ type run struct {
 
 	members                  []*member
 	historyStart, historyEnd int64
+	planSpan                 int64 // ms from historyStart over which the replica plans place events
 	bucketStart              int64
 	bucketCopied             chan error // the bucket source's blocks are in the bucket (or could not be)
 	ephemeralEnd             int64
@@ -207,9 +208,20 @@ func (r *run) plan() error {
 			})
 		}
 	}
+	// The history starts at a fixed distance from a block boundary, so that where TSDB cuts
+	// blocks and chunks relative to the replicas' gaps, restarts and skew is the same on every
+	// bed: dedup follows chunk boundaries, and a bed started at another time of day would
+	// otherwise take other paths through the same plans. The plans span HistoryHours from the
+	// start; the history goes on up to two minutes ago, up to one block more.
 	end := time.Now().Add(-2 * time.Minute).Truncate(scrapeInterval)
+	plan := time.Duration(r.cfg.HistoryHours) * time.Hour
+	start := end.Add(-plan).Truncate(blockSpan).Add(historyPhase)
+	if start.Add(plan).After(end) {
+		start = start.Add(-blockSpan)
+	}
 	r.historyEnd = end.UnixMilli()
-	r.historyStart = end.Add(-time.Duration(r.cfg.HistoryHours) * time.Hour).UnixMilli()
+	r.historyStart = start.UnixMilli()
+	r.planSpan = plan.Milliseconds()
 	return nil
 }
 
@@ -222,6 +234,7 @@ func (r *run) state() *State {
 		QuerierGRPC:  "127.0.0.1:" + strconv.Itoa(r.queryGRPC),
 		HistoryStart: r.historyStart,
 		HistoryEnd:   r.historyEnd,
+		PlanSpan:     r.planSpan,
 
 		QuerierAllHTTP:   "http://127.0.0.1:" + strconv.Itoa(r.queryAllHTTP),
 		QuerierAllGRPC:   "127.0.0.1:" + strconv.Itoa(r.queryAllGRPC),

@@ -90,12 +90,11 @@ func stepArg(ms int64) string { return strconv.FormatFloat(float64(ms)/1000, 'f'
 // and for the staleness family, instants and a fine range around the end of the short-lived job.
 func corpusEvaluations(now int64) []evaluation {
 	hs, he := theBed.HistoryStart, theBed.HistoryEnd
-	span := he - hs
 	const minute = int64(60_000)
 	evs := []evaluation{
 		{name: "instant early", instant: true, at: hs + 20*minute},
-		{name: "instant in replica 0's gap", instant: true, at: hs + span/3 + 5*minute},
-		{name: "instant in replica 1's gap", instant: true, at: hs + 2*span/3 + 5*minute},
+		{name: "instant in replica 0's gap", instant: true, at: theBed.At(1.0/3) + 5*minute},
+		{name: "instant in replica 1's gap", instant: true, at: theBed.At(2.0/3) + 5*minute},
 		{name: "instant near the end", instant: true, at: he - 3*minute},
 		{name: "instant live", instant: true, at: now},
 	}
@@ -202,7 +201,7 @@ func TestCorpusAgainstQuerier(t *testing.T) {
 	defer closePaths(paths)
 	now := liveTime()
 	evs := corpusEvaluations(now)
-	exprs := corpus.Generate(corpus.Params{At: (theBed.HistoryStart + (theBed.HistoryEnd-theBed.HistoryStart)/2) / 1000})
+	exprs := corpus.Generate(corpus.Params{At: theBed.At(0.5) / 1000})
 	if m := os.Getenv("GLOBALQUERY_CORPUS_MATCH"); m != "" {
 		re := regexp.MustCompile(m)
 		exprs = slices.DeleteFunc(exprs, func(e corpus.Expr) bool { return !re.MatchString(e.Query) })

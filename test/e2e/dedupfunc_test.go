@@ -66,12 +66,12 @@ func TestDedupFuncsAndReplicaLabels(t *testing.T) {
 	defer closePaths(paths)
 	stores := paths[0].stores
 	hs, he := theBed.HistoryStart, theBed.HistoryEnd
-	mid := hs + (he-hs)/2
+	mid := theBed.At(0.5)
 	saved := theBed.QuerierHTTP
 	defer func() { theBed.QuerierHTTP = saved }()
 
 	for _, q := range queries(mid) {
-		for _, ts := range []int64{hs + (he-hs)/3, mid} {
+		for _, ts := range []int64{theBed.At(1.0 / 3), mid} {
 			theBed.QuerierHTTP = chainQuerier
 			want := oracle(t, "/api/v1/query", url.Values{"query": {q.expr}, "time": {secs(ts)}})
 			got := runOurs(t, stores, []string{q.expr, "-o", "json", "--time", secs(ts), "--dedup-func=chain"})

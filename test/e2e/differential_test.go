@@ -123,11 +123,11 @@ func TestDifferentialAgainstQuerier(t *testing.T) {
 	defer closePaths(paths)
 	hs, he := theBed.HistoryStart, theBed.HistoryEnd
 	// Instant times: early, in the middle (inside the replicas' gaps), and near the end.
-	times := []int64{hs + 40*60_000, hs + (he-hs)/3, hs + (he-hs)/2, he - 5*60_000}
+	times := []int64{hs + 40*60_000, theBed.At(1.0 / 3), theBed.At(0.5), he - 5*60_000}
 	rangeStart, rangeEnd, step := hs+30*60_000, he, int64(60_000)
 
 	failures := 0
-	for _, q := range queries(hs + (he-hs)/2) {
+	for _, q := range queries(theBed.At(0.5)) {
 		for _, dedup := range []bool{true, false} {
 			for _, ts := range times {
 				want := oracle(t, "/api/v1/query", url.Values{"query": {q.expr}, "time": {secs(ts)}, "dedup": {strconv.FormatBool(dedup)}})
