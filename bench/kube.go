@@ -28,7 +28,7 @@ type bedState struct {
 	Dir, Kubeconfig, APIServer string
 	Stores                     []struct {
 		Namespace, Pod, Cluster, Replica string
-		SidecarGRPC                      string
+		SidecarGRPC, PrometheusURL       string
 	}
 	HistoryStart, HistoryEnd int64
 }

@@ -5,12 +5,13 @@
 //	high cardinality  3 stores of ≥200,000 series each: wall time and peak RSS
 //	cold start        `stores` over 24 pods found through kube vs one kubectl port-forward
 //	tunnel            bytes through pkg/tunnel vs kubectl port-forward vs loopback
+//	remote read       the engine's range queries read through remote read vs through the sidecars
 //
 // Every case alternates the two sides run by run. It starts what it needs (the bed through
 // hack/bed, a second kwok with the benchmark's pods, Prometheus + sidecars over generated
 // blocks, Querier processes) and stops all of it by PID when it ends.
 //
-//	go run ./bench [-dir DIR] [-cases engine,hicard,cold,tput] [-quick]
+//	go run ./bench [-dir DIR] [-cases engine,hicard,cold,tput,remoteread] [-quick]
 package main
 
 import (
@@ -65,7 +66,7 @@ func run() error {
 	flag.StringVar(&c.dir, "dir", defDir, "working dir: cached high-cardinality blocks, the bed, logs, profiles ($BENCH_DIR)")
 	flag.StringVar(&c.bins, "bin", filepath.Join(root, "bin"), "directory of prometheus, promtool, thanos, kubectl, kwok, ...")
 	flag.StringVar(&c.plugin, "plugin", filepath.Join(root, "bin", "kubectl-globalquery"), "the plugin binary to measure (make build)")
-	flag.StringVar(&cases, "cases", "hicard,engine,cold,tput", "cases to run, comma-separated")
+	flag.StringVar(&cases, "cases", "hicard,engine,cold,tput,remoteread", "cases to run, comma-separated")
 	flag.IntVar(&c.engineReps, "engine-reps", 5, "runs of each engine query per side")
 	flag.IntVar(&c.hicardReps, "hicard-reps", 3, "runs of each high-cardinality query per side")
 	flag.IntVar(&c.coldReps, "cold-reps", 7, "cold-start runs per side")
@@ -122,7 +123,7 @@ func run() error {
 		profiles = append(profiles, prof.report("hicard", c.profileTop))
 	}
 
-	needBed := c.cases["engine"] || c.cases["cold"] || c.cases["tput"]
+	needBed := c.cases["engine"] || c.cases["cold"] || c.cases["tput"] || c.cases["remoteread"]
 	if needBed {
 		b, err := startBed(ctx, c.dir, logf)
 		if err != nil {
@@ -138,6 +139,11 @@ func run() error {
 				return err
 			}
 			profiles = append(profiles, prof.report("engine", c.profileTop))
+		}
+		if c.cases["remoteread"] {
+			if err := caseRemoteRead(ctx, c, b, t, &notes, logf); err != nil {
+				return err
+			}
 		}
 		if c.cases["cold"] || c.cases["tput"] {
 			if err := caseTunnels(ctx, c, ps, b, t, &notes, logf); err != nil {
@@ -281,6 +287,36 @@ func caseEngine(ctx context.Context, c config, ps *procs, prof *profiler, b *bed
 	printEngineDetail(&detail, results)
 	*notes = append(*notes, fmt.Sprintf("\nengine: %d stores (the bed's sidecars), Querier RSS %s now, peak %s; per query (medians):\n%s",
 		len(eps), fmtMiB(idle), fmtMiB(hwm), indent(detail.String())))
+	return nil
+}
+
+func caseRemoteRead(ctx context.Context, c config, b *bed, t *table, notes *[]string, logf func(string, ...any)) error {
+	set, err := connectDirect(ctx, b.sidecars())
+	if err != nil {
+		return err
+	}
+	defer set.Close()
+	plain, closePlain, err := plainStores(ctx, b)
+	if err != nil {
+		return err
+	}
+	defer closePlain()
+	end := time.UnixMilli(b.st.HistoryEnd)
+	start := end.Add(-6 * time.Hour)
+	if s := time.UnixMilli(b.st.HistoryStart); start.Before(s) {
+		start = s
+	}
+	var qs []promQuery
+	for _, e := range engineQueries {
+		qs = append(qs, promQuery{Expr: e, Start: start, End: end, Step: 30 * time.Second})
+	}
+	logf("remote read: %d range queries, %d runs per side", len(qs), c.engineReps)
+	res, err := benchRemoteRead(ctx, set.FanoutStores(), plain, qs, c.engineReps)
+	if err != nil {
+		return err
+	}
+	remoteReadRows(t, res, c.engineReps)
+	*notes = append(*notes, res.mismatches...)
 	return nil
 }
 

@@ -61,6 +61,8 @@ func up(args []string) error {
 	quiet := fs.Bool("quiet", false, "do not print progress")
 	var apiArgs multiFlag
 	fs.Var(&apiArgs, "apiserver-arg", "extra kube-apiserver flag (repeatable)")
+	var plain multiFlag
+	fs.Var(&plain, "plain-region", "namespace whose Prometheus pods kube shows without a Thanos sidecar, e.g. europe (repeatable)")
 	_ = fs.Parse(args)
 
 	if bed.Running(*dir) {
@@ -81,7 +83,7 @@ func up(args []string) error {
 	start := time.Now()
 	st, err := bed.Up(ctx, bed.Config{
 		Dir: *dir, BinDir: *bin, HistoryHours: *hours, Detach: true,
-		APIServerArgs: apiArgs, Log: log,
+		APIServerArgs: apiArgs, Log: log, PlainRegions: plain,
 	})
 	if errors.Is(err, bed.ErrRunning) {
 		fmt.Println(err)

@@ -27,6 +27,12 @@ type Config struct {
 	Detach        bool      // start processes in their own session (setsid) so they outlive the caller
 	APIServerArgs []string  // extra kube-apiserver flags, e.g. --feature-gates=PortForwardWebsockets=false
 	Log           io.Writer // progress lines; nil = discard
+
+	// PlainRegions are namespaces ("europe", "united-states") whose Prometheus pods look as if
+	// they ran without a Thanos sidecar: no sidecar container and no grpc port in the pods or in
+	// prometheus-operated, so discovery finds them as plain Prometheus servers. Their sidecar
+	// processes still run on 127.0.0.1, for the Queriers, which thus read the same TSDBs.
+	PlainRegions []string
 }
 
 type Store struct {
@@ -38,6 +44,8 @@ type Store struct {
 
 	Prometheus string // name of the Prometheus object, e.g. "prometheus-europe-eu-prometheus"
 	Node       string // the kwok node the pod is bound to
+	// Plain: the pod is in one of Config.PlainRegions, shown to kube without a sidecar.
+	Plain bool `json:",omitempty"`
 }
 
 type State struct {

@@ -159,7 +159,7 @@ func TestBed(t *testing.T) {
 		t.Errorf("count(up) = %v deduplicated, %v raw (%v, %v); want fewer with dedup", a, b, errA, errB)
 	}
 	// The backfilled range holds data from every Prometheus.
-	mid := time.UnixMilli((st.HistoryStart + st.HistoryEnd) / 2)
+	mid := time.UnixMilli(st.At(0.5))
 	perReplica, err := query(ctx, st.QuerierHTTP, `count by (replica) (up{job="node-exporter"})`, mid, "dedup=false")
 	if err != nil {
 		t.Fatal(err)
@@ -252,7 +252,7 @@ func checkStoreGateway(t *testing.T, ctx context.Context, st *State) {
 		t.Errorf("prometheus %s has data at %v: %v %v", eu0.Pod, older, v, err)
 	}
 
-	mid := time.UnixMilli((st.HistoryStart + st.HistoryEnd) / 2)
+	mid := time.UnixMilli(st.At(0.5))
 	both, err1 := query(ctx, st.QuerierAllHTTP, fmt.Sprintf(`sum(http_requests_total{replica=%q})`, eu0.Replica), mid, "dedup=false")
 	one, err2 := query(ctx, eu0.PrometheusURL, `sum(http_requests_total)`, mid)
 	a, errA := scalarOf(both)

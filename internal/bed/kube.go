@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -350,6 +351,14 @@ func (r *run) createObjects(ctx context.Context, cs *kubernetes.Clientset, dyn d
 		}); err != nil {
 			return err
 		}
+		operatedPorts := []corev1.ServicePort{
+			{Name: "web", Port: 9090, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromString("web")},
+			{Name: "grpc", Port: 10901, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromString("grpc")},
+		}
+		if r.plain(ns) {
+			// The operator adds the grpc port only for a Prometheus with a sidecar.
+			operatedPorts = operatedPorts[:1]
+		}
 		operated := &corev1.Service{
 			ObjectMeta: metav1.ObjectMeta{Name: "prometheus-operated", Namespace: ns, Labels: map[string]string{
 				"managed-by": "prometheus-operator", "operated-prometheus": "true",
@@ -357,10 +366,7 @@ func (r *run) createObjects(ctx context.Context, cs *kubernetes.Clientset, dyn d
 			Spec: corev1.ServiceSpec{
 				ClusterIP: corev1.ClusterIPNone,
 				Selector:  map[string]string{"app.kubernetes.io/name": "prometheus"},
-				Ports: []corev1.ServicePort{
-					{Name: "web", Port: 9090, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromString("web")},
-					{Name: "grpc", Port: 10901, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromString("grpc")},
-				},
+				Ports:     operatedPorts,
 			},
 		}
 		svc := &corev1.Service{
@@ -382,6 +388,9 @@ func (r *run) createObjects(ctx context.Context, cs *kubernetes.Clientset, dyn d
 			}
 		}
 		sts := statefulSet(s, promImg, thanosImg, reloaderImg)
+		if r.plain(ns) {
+			withoutSidecar(sts)
+		}
 		if err := create("statefulset "+ns+"/"+sts.Name, func(ctx context.Context) error {
 			_, err := cs.AppsV1().StatefulSets(ns).Create(ctx, sts, opts)
 			return err
@@ -409,6 +418,9 @@ func (r *run) createObjects(ctx context.Context, cs *kubernetes.Clientset, dyn d
 	for i := range promSpecs {
 		s := &promSpecs[i]
 		obj := prometheusObject(s, promImg, thanosImg)
+		if r.plain(s.Namespace) {
+			unstructured.RemoveNestedField(obj.Object, "spec", "thanos")
+		}
 		if err := create("prometheus "+s.Namespace+"/"+s.Name(), func(ctx context.Context) error {
 			_, err := dyn.Resource(prometheusGVR).Namespace(s.Namespace).Create(ctx, obj, opts)
 			return err
@@ -514,6 +526,13 @@ func statefulSet(s *promSpec, promImg, thanosImg, reloaderImg string) *appsv1.St
 	}
 }
 
+// withoutSidecar makes the StatefulSet the operator's for a Prometheus without `thanos` in its
+// spec: no sidecar container, hence no grpc port.
+func withoutSidecar(sts *appsv1.StatefulSet) {
+	spec := &sts.Spec.Template.Spec
+	spec.Containers = slices.DeleteFunc(spec.Containers, func(c corev1.Container) bool { return c.Name == "thanos-sidecar" })
+}
+
 var (
 	crdGVR        = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 	prometheusGVR = schema.GroupVersionResource{Group: "monitoring.coreos.com", Version: "v1", Resource: "prometheuses"}
@@ -587,7 +606,8 @@ func prometheusObject(s *promSpec, promImg, thanosImg string) *unstructured.Unst
 }
 
 // waitPods waits until every Prometheus pod is Running and Ready and both
-// prometheus-operated services list them as ready with the grpc port.
+// prometheus-operated services list them as ready with the grpc port (the
+// web port in PlainRegions).
 func (r *run) waitPods(ctx context.Context, cs *kubernetes.Clientset, watch []*child) error {
 	want := map[string]map[string]bool{} // namespace -> pods
 	for _, m := range r.members {
@@ -630,8 +650,12 @@ func (r *run) waitPods(ctx context.Context, cs *kubernetes.Clientset, watch []*c
 				return false, err
 			}
 			ready := map[string]bool{}
+			port, num := "grpc", int32(10901)
+			if r.plain(ns) {
+				port, num = "web", 9090
+			}
 			for _, sl := range list.Items {
-				if !hasPort(sl.Ports, "grpc", 10901) {
+				if !hasPort(sl.Ports, port, num) {
 					continue
 				}
 				for _, ep := range sl.Endpoints {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -262,12 +263,16 @@ func (r *run) state() *State {
 			PrometheusURL: "http://127.0.0.1:" + strconv.Itoa(m.web),
 			Prometheus:    m.spec.Name(),
 			Node:          m.spec.Node,
+			Plain:         r.plain(m.spec.Namespace),
 		})
 	}
 	return st
 }
 
 func (r *run) bin(name string) string { return filepath.Join(r.bins, name) }
+
+// plain reports whether the namespace's Prometheus pods are shown to kube without a sidecar.
+func (r *run) plain(ns string) bool { return slices.Contains(r.cfg.PlainRegions, ns) }
 
 // poll calls fn every interval until it reports done, ctx ends, or one of
 // the watched processes exits (which fails at once, with its log tail).

@@ -44,6 +44,9 @@ type StoreOptions struct {
 	Endpoints      []string
 	NoWebSocket    bool
 	ConnectTimeout time.Duration
+	// PreferRemoteRead reads every Prometheus through remote read on its web port, even where a
+	// sidecar runs.
+	PreferRemoteRead bool
 
 	Dedup           bool
 	ReplicaLabels   []string
@@ -51,6 +54,7 @@ type StoreOptions struct {
 	PartialResponse bool
 	SeriesBatchSize int
 	StoreTimeout    time.Duration
+	MaxSeries       int64
 	Quiet           bool
 	GRPCTLS         connect.TLSOptions
 	grpcCreds       grpc.DialOption
@@ -62,6 +66,8 @@ type StoreOptions struct {
 	flags               *pflag.FlagSet
 
 	algo dedup.Algorithm
+	// skipped are the pods discovery found but could not use (not ready).
+	skipped []connect.Failure
 	genericiooptions.IOStreams
 }
 
@@ -97,6 +103,7 @@ func (o *StoreOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.Port, "port", o.Port, "StoreAPI port to use when the service names none --port-name")
 	fs.StringArrayVar(&o.Endpoints, "endpoint", nil, "StoreAPI address HOST:PORT to query directly, skipping discovery; repeatable")
 	fs.BoolVar(&o.NoWebSocket, "disable-websocket", false, "Open port-forwards over SPDY only, without trying WebSocket first")
+	fs.BoolVar(&o.PreferRemoteRead, "prefer-remote-read", false, "Read every Prometheus through remote read on its web port (9090), even where a Thanos sidecar runs (e.g. when the sidecar is broken)")
 	fs.DurationVar(&o.ConnectTimeout, "connect-timeout", o.ConnectTimeout, "How long to wait for each store's tunnel and Info answer")
 	fs.BoolVar(&o.Dedup, "dedup", o.Dedup, "Merge HA replicas that differ only by replica labels (--dedup=false shows every replica)")
 	fs.StringArrayVar(&o.ReplicaLabels, "replica-label", o.ReplicaLabels, "External label that tells HA replicas apart; repeatable")
@@ -109,6 +116,7 @@ func (o *StoreOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.GRPCTLS.ServerName, "grpc-client-server-name", "", "Name expected in the stores' certificates")
 	fs.BoolVar(&o.GRPCTLS.SkipVerify, "grpc-client-tls-skip-verify", false, "Do not verify the stores' certificates (insecure)")
 	fs.BoolVarP(&o.Quiet, "quiet", "q", false, "No progress on stderr (it is shown only when stderr is a terminal anyway)")
+	fs.Int64Var(&o.MaxSeries, "max-series", 1_000_000, "Fail a query that reads more series than this from the stores, before they exhaust memory (0: no limit)")
 	fs.DurationVar(&o.StoreTimeout, "store-timeout", 0, "Give up on a store that has not sent all its series within this time (0: only --timeout applies), as the Querier's --store.response-timeout")
 	fs.IntVar(&o.SeriesBatchSize, "series-batch-size", o.SeriesBatchSize, "Series per gRPC message asked of stores that batch (Thanos ≥ 0.41); 0 asks for one series per message")
 }
@@ -138,6 +146,12 @@ func (o *StoreOptions) Validate() error {
 	if len(o.Endpoints) > 0 && (o.AllContexts || len(o.Contexts) > 0 || o.Selector != "") {
 		return usageError("--endpoint skips discovery and cannot be combined with --context, --all-contexts or -l")
 	}
+	if o.MaxSeries < 0 {
+		return usageError("--max-series %d: want 0 (no limit) or more", o.MaxSeries)
+	}
+	if o.PreferRemoteRead && len(o.Endpoints) > 0 {
+		return usageError("--prefer-remote-read reads discovered Prometheus pods; --endpoint addresses are StoreAPI endpoints and cannot be read that way")
+	}
 	for _, e := range o.Endpoints {
 		if !strings.Contains(e, ":") {
 			return usageError("--endpoint %q: want HOST:PORT", e)
@@ -155,6 +169,7 @@ func (o *StoreOptions) FanoutOptions() fanout.Options {
 		PartialResponse:   o.PartialResponse,
 		ResponseBatchSize: int64(o.SeriesBatchSize),
 		StoreTimeout:      o.StoreTimeout,
+		MaxSeries:         o.MaxSeries,
 	}
 }
 
@@ -184,6 +199,7 @@ func (o *StoreOptions) Connect(ctx context.Context) (*connect.Set, []string, err
 		prog.discovered(pods, len(clusters))
 	}
 	set := connect.Connect(ctx, clusters, o.Endpoints, copts)
+	set.Failures = append(set.Failures, o.skipped...)
 	prog.connected(set)
 	if len(set.Failures) > 0 {
 		if !o.PartialResponse || len(set.Stores) == 0 {
@@ -310,6 +326,7 @@ func (o *StoreOptions) discover(ctx context.Context) ([]connect.Cluster, []strin
 		}
 		res, err := discovery.Discover(ctx, kc, discovery.Options{
 			Namespace: ns, Service: o.Service, Selector: o.Selector, PortName: o.PortName, Port: o.Port,
+			PreferRemoteRead: o.PreferRemoteRead,
 		})
 		prefix := ""
 		if name != "" && len(names) > 1 {
@@ -317,7 +334,17 @@ func (o *StoreOptions) discover(ctx context.Context) ([]connect.Cluster, []strin
 		}
 		if res != nil {
 			for _, p := range res.Problems {
-				warnings = append(warnings, prefix+p.Error())
+				if p.Pod == "" {
+					warnings = append(warnings, prefix+p.Error())
+					continue
+				}
+				// A pod that cannot serve (not ready) is a store missing from the answer, as
+				// one that cannot be reached: an error unless partial responses are allowed.
+				store := p.Namespace + "/" + p.Pod
+				if prefix != "" {
+					store = name + "/" + store
+				}
+				o.skipped = append(o.skipped, connect.Failure{Name: store, Err: p.Err})
 			}
 		}
 		var nf *discovery.NotFoundError
@@ -354,6 +381,10 @@ func explainKubeconfig(err error) error {
 func explainAPIServer(err error, host string) error {
 	msg := err.Error()
 	switch {
+	case strings.Contains(msg, "getting credentials: exec:"):
+		// The plugin's own message has gone to stderr already, as with kubectl.
+		_, cause, _ := strings.Cut(msg, "getting credentials: exec: ")
+		return fmt.Errorf("the kubeconfig's credential plugin failed (%s); its own message is above: log in again as it says, or use another context", cause)
 	case strings.Contains(msg, "connection refused"), strings.Contains(msg, "no such host"), strings.Contains(msg, "i/o timeout"):
 		return fmt.Errorf("cannot reach the API server at %s: %w", host, err)
 	case strings.Contains(msg, "x509:") || strings.Contains(msg, "tls:"):

@@ -1,5 +1,6 @@
-// Package connect turns discovered pods and static endpoints into ready StoreAPI clients: it opens
-// the tunnels and gRPC connections concurrently and asks each store for its Info.
+// Package connect turns discovered pods and static endpoints into ready store clients: it opens
+// the tunnels and connections concurrently and asks each store for its Info. A pod with a Thanos
+// sidecar is read over gRPC, a plain Prometheus through remote read on its web port.
 package connect
 
 import (
@@ -14,12 +15,14 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 	"k8s.io/client-go/rest"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/discovery"
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
+	"github.com/globalquery/kubectl-globalquery/pkg/remoteread"
 	"github.com/globalquery/kubectl-globalquery/pkg/storeapi"
 	"github.com/globalquery/kubectl-globalquery/pkg/tunnel"
 )
@@ -47,6 +50,8 @@ type StoreInfo struct {
 	Namespace string
 	Pod       string
 	Endpoint  string // static endpoint, or "pod:port" for tunnels
+	// Kind is how the store is read: discovery.Sidecar, discovery.Plain, or KindEndpoint.
+	Kind      discovery.Kind
 	Transport tunnel.Transport
 	RTT       time.Duration // of the Info call
 }
@@ -54,6 +59,7 @@ type StoreInfo struct {
 // Failure is a store that could not be reached.
 type Failure struct {
 	Name string
+	Kind discovery.Kind
 	Err  error
 }
 
@@ -101,6 +107,11 @@ func baseDialOptions(o *Options) []grpc.DialOption {
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(math.MaxInt32)),
 		// Notice a dead tunnel within seconds rather than hanging on a stream.
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second, PermitWithoutStream: false}),
+		// A reconnect through a tunnel whose pod has died may open and then hear nothing (kwok's
+		// and some kubelets' port-forward keep the stream open): give up on the handshake after
+		// seconds, not gRPC's default 20 s, so that the next query fails fast or goes partial.
+		// A live sidecar answers the handshake in milliseconds even through a tunnel.
+		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.DefaultConfig, MinConnectTimeout: 5 * time.Second}),
 	}
 	if len(o.DialOptions) == 0 {
 		opts = append(opts, grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -108,13 +119,25 @@ func baseDialOptions(o *Options) []grpc.DialOption {
 	return append(opts, o.DialOptions...)
 }
 
+// KindEndpoint is a StoreAPI address given with --endpoint: a sidecar, store gateway or Querier.
+const KindEndpoint discovery.Kind = "storeapi"
+
+// client is a store client that can describe itself.
+type client interface {
+	fanout.StoreClient
+	Info(ctx context.Context) (*storeapi.Info, error)
+}
+
+type dialer func(context.Context) (client, func(), tunnel.Transport, error)
+
 type job struct {
 	name      string
 	context   string
 	namespace string
 	pod       string
 	endpoint  string
-	dial      func(context.Context) (*grpc.ClientConn, func(), tunnel.Transport, error)
+	kind      discovery.Kind
+	dial      dialer
 }
 
 // Connect opens every cluster's tunnels and every static endpoint at once.
@@ -130,15 +153,21 @@ func Connect(ctx context.Context, clusters []Cluster, endpoints []string, o Opti
 			if multi && c.Context != "" {
 				name = c.Context + "/" + name
 			}
-			jobs = append(jobs, job{
+			j := job{
 				name: name, context: c.Context, namespace: t.Namespace, pod: t.Pod,
-				endpoint: fmt.Sprintf("%s:%d", t.Pod, t.Port),
-				dial:     tunnelDialer(c.Config, t, &o),
-			})
+				endpoint: fmt.Sprintf("%s:%d", t.Pod, t.ReadPort()), kind: t.Kind,
+				dial: tunnelDialer(c.Config, t, &o),
+			}
+			if t.Kind == discovery.Plain {
+				j.dial = remoteReadDialer(c.Config, t, &o)
+			} else {
+				j.kind = discovery.Sidecar
+			}
+			jobs = append(jobs, j)
 		}
 	}
 	for _, e := range endpoints {
-		jobs = append(jobs, job{name: e, endpoint: e, dial: endpointDialer(e, &o)})
+		jobs = append(jobs, job{name: e, endpoint: e, kind: KindEndpoint, dial: endpointDialer(e, &o)})
 	}
 
 	set := &Set{}
@@ -153,7 +182,7 @@ func Connect(ctx context.Context, clusters []Cluster, endpoints []string, o Opti
 	wg.Wait()
 	for i := range jobs {
 		if fails[i] != nil {
-			set.Failures = append(set.Failures, Failure{Name: jobs[i].name, Err: fails[i]})
+			set.Failures = append(set.Failures, Failure{Name: jobs[i].name, Kind: jobs[i].kind, Err: fails[i]})
 			continue
 		}
 		set.Stores = append(set.Stores, *results[i])
@@ -165,12 +194,11 @@ func Connect(ctx context.Context, clusters []Cluster, endpoints []string, o Opti
 func connectOne(ctx context.Context, set *Set, j job, o *Options) (*StoreInfo, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.InfoTimeout)
 	defer cancel()
-	conn, closeFn, tr, err := j.dial(ctx)
+	client, closeFn, tr, err := j.dial(ctx)
 	if err != nil {
 		return nil, err
 	}
 	set.onClose(closeFn)
-	client := storeapi.NewClient(conn)
 	start := time.Now()
 	info, err := client.Info(ctx)
 	rtt := time.Since(start)
@@ -186,13 +214,14 @@ func connectOne(ctx context.Context, set *Set, j job, o *Options) (*StoreInfo, e
 		Namespace: j.namespace,
 		Pod:       j.pod,
 		Endpoint:  j.endpoint,
+		Kind:      j.kind,
 		Transport: tr,
 		RTT:       rtt,
 	}, nil
 }
 
-func tunnelDialer(cfg *rest.Config, t discovery.Target, o *Options) func(context.Context) (*grpc.ClientConn, func(), tunnel.Transport, error) {
-	return func(ctx context.Context) (*grpc.ClientConn, func(), tunnel.Transport, error) {
+func tunnelDialer(cfg *rest.Config, t discovery.Target, o *Options) dialer {
+	return func(ctx context.Context) (client, func(), tunnel.Transport, error) {
 		tun, err := tunnel.New(cfg, t.Namespace, t.Pod, o.Tunnel)
 		if err != nil {
 			return nil, nil, "", err
@@ -209,16 +238,38 @@ func tunnelDialer(cfg *rest.Config, t discovery.Target, o *Options) func(context
 			return nil, nil, "", err
 		}
 		// The tunnel first: the gRPC connection's reader then ends at once instead of waiting.
-		return conn, func() { tun.Close(); conn.Close() }, tun.Transport(), nil
+		return fanout.GRPC{Client: storeapi.NewClient(conn)}, func() { tun.Close(); conn.Close() }, tun.Transport(), nil
 	}
 }
 
-func endpointDialer(addr string, o *Options) func(context.Context) (*grpc.ClientConn, func(), tunnel.Transport, error) {
-	return func(ctx context.Context) (*grpc.ClientConn, func(), tunnel.Transport, error) {
+// remoteReadDialer reads a Prometheus without a sidecar: HTTP through the same kind of tunnel,
+// to its web port.
+func remoteReadDialer(cfg *rest.Config, t discovery.Target, o *Options) dialer {
+	return func(ctx context.Context) (client, func(), tunnel.Transport, error) {
+		tun, err := tunnel.New(cfg, t.Namespace, t.Pod, o.Tunnel)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		if err := tun.Connect(ctx); err != nil {
+			return nil, nil, "", explainTunnel(err, t)
+		}
+		c := remoteread.New(fmt.Sprintf("%s:%d", t.Pod, t.WebPort), func(ctx context.Context) (net.Conn, error) {
+			conn, err := tun.Dial(ctx, t.WebPort)
+			if err != nil {
+				return nil, fmt.Errorf("port-forward to %s port %d: %w", t, t.WebPort, err)
+			}
+			return conn, nil
+		})
+		return c, func() { tun.Close(); c.Close() }, tun.Transport(), nil
+	}
+}
+
+func endpointDialer(addr string, o *Options) dialer {
+	return func(ctx context.Context) (client, func(), tunnel.Transport, error) {
 		conn, err := grpc.NewClient("passthrough:///"+addr, baseDialOptions(o)...)
 		if err != nil {
 			return nil, nil, "", err
 		}
-		return conn, func() { conn.Close() }, "", nil
+		return fanout.GRPC{Client: storeapi.NewClient(conn)}, func() { conn.Close() }, "", nil
 	}
 }

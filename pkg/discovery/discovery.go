@@ -1,5 +1,6 @@
 // Package discovery finds the Prometheus pods behind `prometheus-operated` services (or any
-// services the user names) and the port of their Thanos sidecar's StoreAPI.
+// services the user names) and how to read each: the port of its Thanos sidecar's StoreAPI, or,
+// for a Prometheus without a sidecar, its web port, which serves remote read.
 package discovery
 
 import (
@@ -25,6 +26,20 @@ const (
 	DefaultPortName = "grpc"
 	// DefaultPort is the sidecar's StoreAPI port when the service names none.
 	DefaultPort = 10901
+	// WebPortName is Prometheus's own port's name in prometheus-operated.
+	WebPortName = "web"
+	// DefaultWebPort is Prometheus's web port when the service names none.
+	DefaultWebPort = 9090
+)
+
+// Kind says how a Prometheus pod is read.
+type Kind string
+
+const (
+	// Sidecar: through the Thanos sidecar's StoreAPI (gRPC).
+	Sidecar Kind = "sidecar"
+	// Plain: a Prometheus without a sidecar, through remote read on its web port.
+	Plain Kind = "plain"
 )
 
 // Options say what to look for.
@@ -34,15 +49,27 @@ type Options struct {
 	Selector  string // label selector for services
 	PortName  string
 	Port      int // used when no port is named PortName
+	// PreferRemoteRead reads every pod through remote read, even where a sidecar runs.
+	PreferRemoteRead bool
 }
 
 // Target is one pod to open a tunnel to.
 type Target struct {
 	Namespace, Pod, Service string
-	Port                    int
+	Kind                    Kind
+	// Port is the sidecar's StoreAPI port, WebPort Prometheus's; Kind says which one is read.
+	Port, WebPort int
 }
 
 func (t Target) String() string { return t.Namespace + "/" + t.Pod }
+
+// ReadPort is the port the target is read on: the sidecar's, or Prometheus's for a plain one.
+func (t Target) ReadPort() int {
+	if t.Kind == Plain {
+		return t.WebPort
+	}
+	return t.Port
+}
 
 // Problem is something discovery could not do but that does not stop the rest: a namespace the
 // user may not read, a pod that is not ready.
@@ -208,11 +235,25 @@ func podsBehind(svc *corev1.Service, slices_ []discoveryv1.EndpointSlice, o Opti
 		seen     = map[string]bool{}
 	)
 	for _, es := range slices_ {
-		port := o.Port
+		port, web := o.Port, DefaultWebPort
+		hasGRPC, hasWeb := false, false
 		for _, p := range es.Ports {
-			if p.Name != nil && *p.Name == o.PortName && p.Port != nil {
-				port = int(*p.Port)
+			if p.Name == nil || p.Port == nil {
+				continue
 			}
+			switch *p.Name {
+			case o.PortName:
+				port, hasGRPC = int(*p.Port), true
+			case WebPortName:
+				web, hasWeb = int(*p.Port), true
+			}
+		}
+		// The operator lists the sidecar's grpc port only when the Prometheus has a sidecar;
+		// one with only web is plain. A service naming neither keeps the old guess: a sidecar
+		// on --port.
+		kind := Sidecar
+		if o.PreferRemoteRead || (hasWeb && !hasGRPC) {
+			kind = Plain
 		}
 		for _, ep := range es.Endpoints {
 			if ep.TargetRef == nil || ep.TargetRef.Kind != "Pod" || seen[ep.TargetRef.Name] {
@@ -223,7 +264,8 @@ func podsBehind(svc *corev1.Service, slices_ []discoveryv1.EndpointSlice, o Opti
 				problems = append(problems, Problem{Namespace: svc.Namespace, Pod: ep.TargetRef.Name, Err: errors.New("pod is not ready; skipped")})
 				continue
 			}
-			targets = append(targets, Target{Namespace: svc.Namespace, Pod: ep.TargetRef.Name, Service: svc.Name, Port: port})
+			targets = append(targets, Target{Namespace: svc.Namespace, Pod: ep.TargetRef.Name, Service: svc.Name,
+				Kind: kind, Port: port, WebPort: web})
 		}
 	}
 	if len(targets) == 0 && len(problems) == 0 {

@@ -44,7 +44,9 @@ func TestReadyPodsBehindEndpointSlices(t *testing.T) {
 		svc("eu"), svc("us"),
 		slice("eu", "a", "grpc", 10901, ep("p-0", &yes), ep("p-1", &no)),
 		slice("eu", "b", "grpc", 10901, ep("p-0", &yes)), // the same pod again
-		slice("us", "c", "web", 9090, ep("q-0", nil)),    // no grpc port named: the default port
+		slice("us", "c", "web", 9091, ep("q-0", nil)),    // web only: a Prometheus without sidecar
+		svc("asia"),
+		slice("asia", "d", "http", 8080, ep("r-0", nil)), // neither: a sidecar on the default port
 	)
 	res, err := Discover(context.Background(), kc, Options{})
 	if err != nil {
@@ -52,9 +54,9 @@ func TestReadyPodsBehindEndpointSlices(t *testing.T) {
 	}
 	got := []string{}
 	for _, tg := range res.Targets {
-		got = append(got, tg.String()+":"+strconv.Itoa(tg.Port))
+		got = append(got, tg.String()+":"+string(tg.Kind)+":"+strconv.Itoa(tg.ReadPort()))
 	}
-	if strings.Join(got, " ") != "eu/p-0:10901 us/q-0:10901" {
+	if strings.Join(got, " ") != "asia/r-0:sidecar:10901 eu/p-0:sidecar:10901 us/q-0:plain:9091" {
 		t.Fatalf("targets %v", got)
 	}
 	if len(res.Problems) != 1 || res.Problems[0].Pod != "p-1" || !strings.Contains(res.Problems[0].Error(), "not ready") {
@@ -86,6 +88,28 @@ func TestForbiddenNamespacesAreReported(t *testing.T) {
 	}
 	if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Error(), "forbidden: you may not list services in namespace us") {
 		t.Fatalf("problems %v", res.Problems)
+	}
+}
+
+// --prefer-remote-read reads every pod on its web port, sidecar or not.
+func TestPreferRemoteRead(t *testing.T) {
+	yes := true
+	eu := slice("eu", "a", "grpc", 10901, ep("p-0", &yes))
+	web, webPort := "web", int32(9090)
+	eu.Ports = append(eu.Ports, discoveryv1.EndpointPort{Name: &web, Port: &webPort})
+	res, err := Discover(context.Background(), fake.NewClientset(svc("eu"), eu), Options{PreferRemoteRead: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Targets) != 1 || res.Targets[0].Kind != Plain || res.Targets[0].ReadPort() != 9090 || res.Targets[0].Port != 10901 {
+		t.Fatalf("targets %+v", res.Targets)
+	}
+	res, err = Discover(context.Background(), fake.NewClientset(svc("eu"), eu), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Targets[0].Kind != Sidecar || res.Targets[0].ReadPort() != 10901 {
+		t.Fatalf("without the flag: %+v", res.Targets)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -30,6 +31,9 @@ type Options struct {
 	ResponseBatchSize int64
 	// StoreTimeout bounds each store's whole Series stream; 0 leaves only the query's deadline.
 	StoreTimeout time.Duration
+	// MaxSeries fails a query that reads more series than this from the stores, counted over
+	// all its selectors after merging the stores' answers and before dedup; 0 is no limit.
+	MaxSeries int64
 }
 
 func (o *Options) dedup() bool { return o.Dedup && len(o.ReplicaLabels) > 0 }
@@ -48,6 +52,7 @@ func (q *Queryable) Querier(mint, maxt int64) (storage.Querier, error) {
 type querier struct {
 	q          *Queryable
 	mint, maxt int64
+	series     atomic.Int64 // read so far by all Selects, for MaxSeries
 }
 
 func (*querier) Close() error { return nil }
@@ -87,7 +92,8 @@ func (qr *querier) Select(ctx context.Context, _ bool, hints *storage.SelectHint
 	m := newMerger(srcs, names, opts.PartialResponse)
 	m.warnings = append(m.warnings, warns...)
 	set := &groupSeriesSet{m: m, fn: fn, mint: mint, maxt: maxt, split: opts.dedup(),
-		perReplica: opts.dedup() && opts.DedupAlgorithm == dedup.Gapfill}
+		perReplica: opts.dedup() && opts.DedupAlgorithm == dedup.Gapfill,
+		count: &qr.series, maxSeries: opts.MaxSeries}
 	if !opts.dedup() {
 		return set
 	}
@@ -170,11 +176,31 @@ type groupSeriesSet struct {
 	pending    [][]storeapi.Chunk
 	lset       labels.Labels
 	cur        *chunkSeries
+
+	count     *atomic.Int64
+	maxSeries int64
+	err       error
+}
+
+// SeriesLimitError is a query stopped by Options.MaxSeries.
+type SeriesLimitError struct{ Limit int64 }
+
+func (e *SeriesLimitError) Error() string {
+	return fmt.Sprintf("the query reads more than %d series from the stores (--max-series): narrow its selectors with label matchers or a shorter range, or raise --max-series", e.Limit)
 }
 
 func (s *groupSeriesSet) Next() bool {
+	if s.err != nil {
+		return false
+	}
 	if len(s.pending) == 0 {
 		if !s.m.Next() {
+			s.m.Close()
+			return false
+		}
+		if s.maxSeries > 0 && s.count.Add(1) > s.maxSeries {
+			// Stop reading at once: the streams are what would exhaust memory.
+			s.err = &SeriesLimitError{Limit: s.maxSeries}
 			s.m.Close()
 			return false
 		}
@@ -198,7 +224,12 @@ func (s *groupSeriesSet) Next() bool {
 
 func (s *groupSeriesSet) At() storage.Series { return s.cur }
 
-func (s *groupSeriesSet) Err() error { return s.m.Err() }
+func (s *groupSeriesSet) Err() error {
+	if s.err != nil {
+		return s.err
+	}
+	return s.m.Err()
+}
 
 func (s *groupSeriesSet) Warnings() annotations.Annotations {
 	var a annotations.Annotations
@@ -210,7 +241,7 @@ func (s *groupSeriesSet) Warnings() annotations.Annotations {
 
 // countingSource records what a store sent in its Stats.
 type countingSource struct {
-	st     *storeapi.SeriesStream
+	st     SeriesStream
 	stats  *Stats
 	ctx    context.Context
 	cancel context.CancelFunc

@@ -34,6 +34,14 @@ func Explain(err error) string {
 			strings.Contains(m, "first record does not look like a TLS handshake") {
 			return fmt.Sprintf("TLS handshake failed: %s (check --grpc-client-tls-secure and the certificates)", m)
 		}
+		// The API server reached the pod, but nothing listens on the port there.
+		if strings.Contains(m, "failed to dial") && strings.Contains(m, "connection refused") {
+			port := ""
+			if i := strings.Index(m, "error forwarding port "); i >= 0 {
+				port = " " + strings.Fields(m[i+len("error forwarding port "):])[0]
+			}
+			return fmt.Sprintf("nothing listens on port%s in the pod: its sidecar is down or not started (kubectl logs -c thanos-sidecar, kubectl describe pod)", port)
+		}
 		// A TLS server hangs up on a plaintext HTTP/2 preface: EOF or a reset, depending on timing.
 		if strings.Contains(m, "server preface") {
 			return fmt.Sprintf("unavailable: %s (the store may require TLS: --grpc-client-tls-secure; or its sidecar is down)", m)

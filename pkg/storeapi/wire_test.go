@@ -276,3 +276,17 @@ func TestExplainPlaintextAgainstTLS(t *testing.T) {
 		}
 	}
 }
+
+// The words kube-apiserver and kubelets use when the pod has nothing on the forwarded port.
+func TestExplainNothingListensInPod(t *testing.T) {
+	err := status.Error(codes.Unavailable, `connection error: desc = "error reading server preface: port-forward to europe/p-0 port 10901: error forwarding port 10901 to pod p-0/europe, uid : failed to dial 127.0.0.1:34495: dial tcp 127.0.0.1:34495: connect: connection refused"`)
+	got := Explain(err)
+	for _, w := range []string{"nothing listens on port 10901 in the pod", "sidecar is down"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("%q lacks %q", got, w)
+		}
+	}
+	if strings.Contains(got, "TLS") {
+		t.Errorf("%q blames TLS", got)
+	}
+}
