@@ -19,12 +19,14 @@ import (
 
 	"github.com/globalquery/kubectl-globalquery/pkg/engine"
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
+	"github.com/globalquery/kubectl-globalquery/pkg/frontend"
 	"github.com/globalquery/kubectl-globalquery/pkg/output"
 )
 
 // QueryOptions run one PromQL query, instant or range.
 type QueryOptions struct {
 	*StoreOptions
+	FrontendOptions
 
 	Query                      string
 	Time, Start, End, Step     string
@@ -42,7 +44,7 @@ type QueryOptions struct {
 
 // NewQueryOptions returns defaults.
 func NewQueryOptions(streams genericiooptions.IOStreams) *QueryOptions {
-	return &QueryOptions{StoreOptions: NewStoreOptions(streams), Output: "table", EvalTimeout: 2 * time.Minute, now: time.Now}
+	return &QueryOptions{StoreOptions: NewStoreOptions(streams), FrontendOptions: newFrontendOptions(), Output: "table", EvalTimeout: 2 * time.Minute, now: time.Now}
 }
 
 // QueryFlagSet returns every flag of the query command bound to o, for driving the command's
@@ -65,6 +67,7 @@ func (o *QueryOptions) addQueryFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.MaxSamples, "max-samples", 50_000_000, "Maximum number of samples a query may load into memory")
 	fs.StringVarP(&o.Output, "output", "o", o.Output, "Output format: "+strings.Join(output.Formats(), "|")+" (graph for range queries)")
 	fs.StringVar(&o.PNG, "png", "", "Also draw a range query's result as a PNG chart into this file")
+	o.FrontendOptions.addFlags(fs)
 }
 
 // Complete fills in what follows from the arguments.
@@ -82,6 +85,9 @@ func (o *QueryOptions) Validate() error {
 		return err
 	}
 	if err := engine.Validate(o.Query); err != nil {
+		return err
+	}
+	if err := o.FrontendOptions.validate(); err != nil {
 		return err
 	}
 	if !slices.Contains(output.Formats(), o.Output) {
@@ -160,16 +166,20 @@ func (o *QueryOptions) Run(ctx context.Context) error {
 // Execute evaluates the query over stores that are already connected and prints the result;
 // warnings from connecting go into the JSON answer as the API would carry them.
 func (o *QueryOptions) Execute(ctx context.Context, stores []*fanout.Store, warnings []string) error {
-	q := &fanout.Queryable{Stores: stores, Opts: o.FanoutOptions()}
 	eng := engine.New(engine.Options{LookbackDelta: o.LookbackDelta, Timeout: o.EvalTimeout, MaxSamples: o.MaxSamples})
-	var (
-		res *engine.Result
-		err error
-	)
+	fe, closeLog, err := o.FrontendOptions.build(eng, o.ErrOut, nil)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	req := frontend.Request{Query: o.Query, Stores: stores, Fanout: o.FanoutOptions()}
+	var res *engine.Result
 	if o.isRange {
-		res, err = eng.Range(ctx, q, o.Query, o.start, o.end, o.step)
+		req.Start, req.End, req.Step = o.start, o.end, o.step
+		res, err = fe.Range(ctx, req)
 	} else {
-		res, err = eng.Instant(ctx, q, o.Query, o.ts)
+		req.Start = o.ts
+		res, err = fe.Instant(ctx, req)
 	}
 	if err != nil {
 		return err

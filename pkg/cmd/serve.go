@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/engine"
+	"github.com/globalquery/kubectl-globalquery/pkg/frontend"
 	"github.com/globalquery/kubectl-globalquery/pkg/serve"
 )
 
@@ -23,15 +26,22 @@ const shutdownGrace = 10 * time.Second
 // ServeOptions run a Prometheus-compatible HTTP API over the stores.
 type ServeOptions struct {
 	*StoreOptions
+	FrontendOptions
 
 	Listen                     string
 	LookbackDelta, EvalTimeout time.Duration
 	MaxSamples                 int
+	CacheDir                   string
+	NoCache                    bool
 }
+
+// memoryCacheBytes bounds the in-memory results cache: room for the range results of a few
+// busy dashboards.
+const memoryCacheBytes = 256 << 20
 
 // NewServeCommand is `kubectl globalquery serve`.
 func NewServeCommand(so *StoreOptions) *cobra.Command {
-	o := &ServeOptions{StoreOptions: so, Listen: DefaultListen, EvalTimeout: 2 * time.Minute}
+	o := &ServeOptions{StoreOptions: so, FrontendOptions: newFrontendOptions(), Listen: DefaultListen, EvalTimeout: 2 * time.Minute}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the Prometheus HTTP API over every store, for Grafana, promtool or a browser",
@@ -45,6 +55,11 @@ and replicaLabels[] parameters.
 There is no authentication: whoever can reach the address queries your clusters with your
 kube credentials. Keep it on a loopback address unless that is what you want; on one, requests
 naming any other host are refused, so that web pages cannot reach the API through DNS rebinding.
+
+As a Thanos Query Frontend would, range queries are split at --split-interval boundaries and
+evaluated in parallel, transient store or tunnel failures are retried (--max-retries), and the
+split results are cached (in memory; on disk too with --cache-dir; --no-cache turns it off), so
+that a dashboard refresh evaluates only the new tail. --log-slow-queries logs slow queries.
 
 Stores are discovered once, at start; restart to pick up Prometheus pods created since.
 SIGINT or SIGTERM stops it, letting requests in flight finish for 10s.`,
@@ -72,6 +87,9 @@ SIGINT or SIGTERM stops it, letting requests in flight finish for 10s.`,
 	fs.DurationVar(&o.LookbackDelta, "lookback-delta", 0, "How far back to look for a sample (default 5m, as in Prometheus)")
 	fs.DurationVar(&o.EvalTimeout, "timeout", o.EvalTimeout, "Maximum time to evaluate a query; a request's timeout parameter may only shorten it")
 	fs.IntVar(&o.MaxSamples, "max-samples", 50_000_000, "Maximum number of samples a query may load into memory")
+	o.FrontendOptions.addFlags(fs)
+	fs.StringVar(&o.CacheDir, "cache-dir", "", "Also keep cached range results on disk in this directory, across restarts (e.g. "+defaultCacheDir()+")")
+	fs.BoolVar(&o.NoCache, "no-cache", false, "Do not cache range query results (by default they are cached in memory, split by --split-interval)")
 	return cmd
 }
 
@@ -86,7 +104,10 @@ func (o *ServeOptions) Validate() error {
 	if o.EvalTimeout <= 0 {
 		return usageError("--timeout must be positive")
 	}
-	return nil
+	if o.NoCache && o.CacheDir != "" {
+		return usageError("--no-cache and --cache-dir cannot be used together")
+	}
+	return o.FrontendOptions.validate()
 }
 
 // Run listens first, so that a port in use fails at once rather than after connecting, then
@@ -112,10 +133,23 @@ func (o *ServeOptions) Run(ctx context.Context) error {
 	}
 	defer set.Close()
 
+	var cache *frontend.ResultsCache
+	if !o.NoCache {
+		if cache, err = frontend.NewResultsCache(memoryCacheBytes, o.CacheDir); err != nil {
+			return fmt.Errorf("--cache-dir: %w", err)
+		}
+	}
+	eng := engine.New(engine.Options{LookbackDelta: o.LookbackDelta, Timeout: o.EvalTimeout, MaxSamples: o.MaxSamples})
+	fe, closeLog, err := o.FrontendOptions.build(eng, o.ErrOut, cache)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
 	h := serve.NewHandler(serve.Options{
 		Stores:       set.FanoutStores(),
 		Fanout:       o.FanoutOptions(),
-		Engine:       engine.New(engine.Options{LookbackDelta: o.LookbackDelta, Timeout: o.EvalTimeout, MaxSamples: o.MaxSamples}),
+		Engine:       eng,
+		Frontend:     fe,
 		Warnings:     warnings,
 		LoopbackOnly: loopback,
 		BuildInfo:    buildInfo(),
@@ -126,6 +160,14 @@ func (o *ServeOptions) Run(ctx context.Context) error {
 	}
 	fmt.Fprintf(o.ErrOut, "Serving the Prometheus API over %d %s on http://%s (Ctrl-C to stop)\n", len(set.Stores), stores, ln.Addr())
 	return serve.Serve(ctx, ln, h, shutdownGrace)
+}
+
+// defaultCacheDir is where a disk cache conventionally goes, for the flag's help.
+func defaultCacheDir() string {
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "kubectl-globalquery")
+	}
+	return "~/.cache/kubectl-globalquery"
 }
 
 func buildInfo() serve.BuildInfo {

@@ -58,7 +58,14 @@ func New(o Options) *Engine {
 type Result struct {
 	Value    parser.Value
 	Warnings annotations.Annotations
+	// Samples is how many samples the evaluation loaded, as the engine counts them for
+	// --max-samples: the measure of work the slow-query log reports.
+	Samples int64
 }
+
+// Options returns the options the engine runs with, defaults filled in: what, besides the
+// stores, shapes its answers.
+func (e *Engine) Options() Options { return e.opts }
 
 // Validate parses qs and returns a *ParseError pointing at the position of the problem.
 func Validate(qs string) error {
@@ -92,7 +99,11 @@ func (e *Engine) exec(ctx context.Context, qry promql.Query) (*Result, error) {
 	if res.Err != nil {
 		return nil, e.explain(res.Err)
 	}
-	return &Result{Value: detach(res.Value), Warnings: res.Warnings}, nil
+	out := &Result{Value: detach(res.Value), Warnings: res.Warnings}
+	if st := qry.Stats(); st != nil && st.Samples != nil {
+		out.Samples = st.Samples.TotalSamples
+	}
+	return out, nil
 }
 
 // detach copies the parts of a result that the engine takes back into its pools when the query

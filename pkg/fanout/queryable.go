@@ -93,7 +93,7 @@ func (qr *querier) Select(ctx context.Context, _ bool, hints *storage.SelectHint
 	m.warnings = append(m.warnings, warns...)
 	set := &groupSeriesSet{m: m, fn: fn, mint: mint, maxt: maxt, split: opts.dedup(),
 		perReplica: opts.dedup() && opts.DedupAlgorithm == dedup.Gapfill,
-		count: &qr.series, maxSeries: opts.MaxSeries}
+		count:      &qr.series, maxSeries: opts.MaxSeries}
 	if !opts.dedup() {
 		return set
 	}

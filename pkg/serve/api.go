@@ -21,6 +21,7 @@ import (
 
 	"github.com/globalquery/kubectl-globalquery/pkg/engine"
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
+	"github.com/globalquery/kubectl-globalquery/pkg/frontend"
 	"github.com/globalquery/kubectl-globalquery/pkg/output"
 )
 
@@ -33,6 +34,9 @@ type Options struct {
 	// Fanout is how the stores' answers combine unless a request says otherwise.
 	Fanout fanout.Options
 	Engine *engine.Engine
+	// Frontend splits, retries, caches and logs queries; nil evaluates them with Engine as they
+	// come.
+	Frontend *frontend.Frontend
 	// Warnings go into every answer: stores that were down at start stay missing.
 	Warnings []string
 	// LoopbackOnly refuses requests whose Host header is not a loopback name or address. A web
@@ -62,6 +66,9 @@ type api struct {
 func NewHandler(o Options) http.Handler {
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Frontend == nil {
+		o.Frontend = frontend.New(o.Engine, frontend.Options{})
 	}
 	// The engine's own parser options, so that both accept the same queries.
 	a := &api{Options: o, parser: parser.NewParser(parser.Options{})}
@@ -188,7 +195,7 @@ func (a *api) query(w http.ResponseWriter, r *http.Request) {
 		writeError(w, aerr)
 		return
 	}
-	res, err := a.Engine.Instant(req.ctx, req.q, qs, ts)
+	res, err := a.Frontend.Instant(req.ctx, frontend.Request{Query: qs, Start: ts, Stores: req.q.Stores, Fanout: req.q.Opts})
 	if err != nil {
 		writeError(w, classify(err))
 		return
@@ -214,7 +221,7 @@ func (a *api) queryRange(w http.ResponseWriter, r *http.Request) {
 		writeError(w, aerr)
 		return
 	}
-	res, err := a.Engine.Range(req.ctx, req.q, qs, start, end, step)
+	res, err := a.Frontend.Range(req.ctx, frontend.Request{Query: qs, Start: start, End: end, Step: step, Stores: req.q.Stores, Fanout: req.q.Opts})
 	if err != nil {
 		writeError(w, classify(err))
 		return

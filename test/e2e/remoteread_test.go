@@ -175,7 +175,6 @@ func connectBed(t *testing.T, b *bed.State, preferRemoteRead bool) ([]*fanout.St
 	return set.FanoutStores(), set.Close
 }
 
-
 // differential runs testdata/differential.promql, instant and range, with and without dedup, and
 // compares each answer with the bed's Querier over the sidecars.
 func differential(t *testing.T, stores []*fanout.Store, b *bed.State) {
