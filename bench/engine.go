@@ -44,6 +44,7 @@ type variant string
 const (
 	oursProcess   variant = "ours, a process per query"
 	oursInProcess variant = "ours, in-process (connections reused)"
+	oursServe     variant = "ours, serve's HTTP API (a server, as the Querier is)"
 	reference     variant = "Thanos Querier HTTP API"
 )
 
@@ -112,13 +113,13 @@ func connectDirect(ctx context.Context, endpoints []string) (*connect.Set, error
 
 // benchEngine runs every query reps times on each side, rotating which side goes first so that
 // neither gains from the other warming caches.
-func benchEngine(ctx context.Context, plugin string, q *querier, endpoints []string, queries []promQuery, kind string, reps int,
+func benchEngine(ctx context.Context, plugin string, q, serve *querier, endpoints []string, queries []promQuery, kind string, reps int,
 	stores []*fanout.Store) (*engineResult, error) {
 	res := &engineResult{kind: kind, queries: queries, times: map[variant][][]time.Duration{}}
-	for _, v := range []variant{oursProcess, oursInProcess, reference} {
+	for _, v := range []variant{oursProcess, oursInProcess, oursServe, reference} {
 		res.times[v] = make([][]time.Duration, len(queries))
 	}
-	order := []variant{oursProcess, reference, oursInProcess}
+	order := []variant{oursProcess, reference, oursInProcess, oursServe}
 	for r := range reps {
 		for i, pq := range queries {
 			var sizes = map[variant]int{}
@@ -134,6 +135,8 @@ func benchEngine(ctx context.Context, plugin string, q *querier, endpoints []str
 					body, d, _, err = runOursProcess(ctx, plugin, endpoints, pq)
 				case oursInProcess:
 					body, d, err = runOursInProcess(ctx, stores, pq)
+				case oursServe:
+					body, d, err = serve.run(ctx, pq)
 				case reference:
 					body, d, err = q.run(ctx, pq)
 				}
@@ -149,7 +152,7 @@ func benchEngine(ctx context.Context, plugin string, q *querier, endpoints []str
 					sizes[v] = n
 				}
 			}
-			if r == 0 && (sizes[oursProcess] != sizes[reference] || sizes[oursInProcess] != sizes[reference]) {
+			if r == 0 && (sizes[oursProcess] != sizes[reference] || sizes[oursInProcess] != sizes[reference] || sizes[oursServe] != sizes[reference]) {
 				res.mismatches = append(res.mismatches, fmt.Sprintf("%s %q: ours %d series, Querier %d", kind, pq.Expr, sizes[oursProcess], sizes[reference]))
 			}
 		}

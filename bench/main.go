@@ -219,6 +219,11 @@ func caseEngine(ctx context.Context, c config, ps *procs, prof *profiler, b *bed
 		return err
 	}
 	defer ps.stop(q.p, 10*time.Second)
+	serve, err := startServe(ctx, ps, c.plugin, "serve-engine", eps)
+	if err != nil {
+		return err
+	}
+	defer ps.stop(serve.p, 10*time.Second)
 	set, err := connectDirect(ctx, eps)
 	if err != nil {
 		return err
@@ -240,7 +245,7 @@ func caseEngine(ctx context.Context, c config, ps *procs, prof *profiler, b *bed
 		qs   []promQuery
 	}{{"instant", instant}, {"range", ranged}} {
 		logf("engine: %d %s queries, %d runs per side", len(set2.qs), set2.kind, c.engineReps)
-		res, err := benchEngine(ctx, c.plugin, q, eps, set2.qs, set2.kind, c.engineReps, set.FanoutStores())
+		res, err := benchEngine(ctx, c.plugin, q, serve, eps, set2.qs, set2.kind, c.engineReps, set.FanoutStores())
 		if err != nil {
 			return err
 		}

@@ -85,11 +85,8 @@ func engineSummary(results []*engineResult, v variant) (ours, ref time.Duration,
 
 func engineRows(t *table, results []*engineResult, reps int) {
 	label := map[string]string{"instant": "instant", "range": "6 h range, 30 s step"}
-	for _, v := range []variant{oursProcess, oursInProcess} {
-		short := "process per query"
-		if v == oursInProcess {
-			short = "in-process"
-		}
+	for _, v := range []variant{oursServe, oursProcess, oursInProcess} {
+		short := map[variant]string{oursServe: "serve (server vs server)", oursProcess: "process per query", oursInProcess: "in-process"}[v]
 		for _, res := range results {
 			o, r, ratio := engineSummary([]*engineResult{res}, v)
 			t.add(row{name: fmt.Sprintf("engine: %d %s queries, %s", len(res.queries), label[res.kind], short),
@@ -97,8 +94,10 @@ func engineRows(t *table, results []*engineResult, reps int) {
 				note: fmt.Sprintf("%d runs each side", reps)})
 		}
 		o, r, ratio := engineSummary(results, v)
+		// The goal is judged server against server: the Querier is a long-running process too.
+		// A process per query adds what every process pays before its query (rows below).
 		g := ""
-		if v == oursProcess {
+		if v == oursServe {
 			g = goal(ratio, 1.0, true)
 		}
 		n := 0
@@ -112,16 +111,16 @@ func engineRows(t *table, results []*engineResult, reps int) {
 
 func printEngineDetail(w io.Writer, results []*engineResult) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KIND\tQUERY\tOURS process\tOURS in-process\tQUERIER\tRATIO process\tRATIO in-process")
+	fmt.Fprintln(tw, "KIND\tQUERY\tOURS serve\tOURS process\tOURS in-process\tQUERIER\tRATIO serve\tRATIO process\tRATIO in-process")
 	for _, res := range results {
 		for i, q := range res.queries {
-			o, in, r := median(res.times[oursProcess][i]), median(res.times[oursInProcess][i]), median(res.times[reference][i])
+			sv, o, in, r := median(res.times[oursServe][i]), median(res.times[oursProcess][i]), median(res.times[oursInProcess][i]), median(res.times[reference][i])
 			expr := q.Expr
 			if len(expr) > 70 {
 				expr = expr[:67] + "..."
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.2f\t%.2f\n", res.kind, expr, fmtDur(o), fmtDur(in), fmtDur(r),
-				float64(o)/float64(r), float64(in)/float64(r))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%.2f\t%.2f\n", res.kind, expr, fmtDur(sv), fmtDur(o), fmtDur(in), fmtDur(r),
+				float64(sv)/float64(r), float64(o)/float64(r), float64(in)/float64(r))
 		}
 	}
 	tw.Flush()

@@ -257,3 +257,33 @@ func firstValue(body []byte) string {
 	}
 	return fmt.Sprint(r.Data.Result[0].Value[1])
 }
+
+// startServe runs the plugin's `serve` over the same StoreAPI endpoints: a long-running server
+// answering the same HTTP API, the like-for-like counterpart of the Querier. Its results cache is
+// off, as the Querier has none, and ranges are not split (the Querier does not split either).
+func startServe(ctx context.Context, ps *procs, plugin, name string, endpoints []string) (*querier, error) {
+	ports, err := freePorts(1)
+	if err != nil {
+		return nil, err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(ports[0])
+	args := append([]string{"serve", "--listen", addr, "--no-cache", "--split-interval", "0", "-q"}, endpointArgs(endpoints)...)
+	p, err := ps.start(name, nil, plugin, args...)
+	if err != nil {
+		return nil, err
+	}
+	q := &querier{p: p, base: "http://" + addr, c: &http.Client{}}
+	c := &http.Client{Timeout: 2 * time.Second}
+	err = poll(ctx, name+" to listen", []*proc{p}, 50*time.Millisecond, func(ctx context.Context) (bool, error) {
+		var info json.RawMessage
+		if err := apiGet(ctx, c, q.base+"/api/v1/status/buildinfo", &info); err != nil {
+			return false, err
+		}
+		return true, nil
+	})
+	if err != nil {
+		ps.stop(p, 5*time.Second)
+		return nil, err
+	}
+	return q, nil
+}

@@ -40,6 +40,9 @@ const (
 	Sidecar Kind = "sidecar"
 	// Plain: a Prometheus without a sidecar, through remote read on its web port.
 	Plain Kind = "plain"
+	// StoreAPI: any other Thanos StoreAPI server (Store Gateway, Ruler, Receive, Querier), read
+	// over gRPC like a sidecar; its Info says which component it is.
+	StoreAPI Kind = "storeapi"
 )
 
 // Options say what to look for.
@@ -51,6 +54,9 @@ type Options struct {
 	Port      int // used when no port is named PortName
 	// PreferRemoteRead reads every pod through remote read, even where a sidecar runs.
 	PreferRemoteRead bool
+
+	// storeAPI: the services are Thanos StoreAPI services, not Prometheus ones (DiscoverStores).
+	storeAPI bool
 }
 
 // Target is one pod to open a tunnel to.
@@ -96,11 +102,30 @@ type Result struct {
 // NotFoundError says no service matched, and how to point elsewhere.
 type NotFoundError struct {
 	What, Where string
+	// Hint replaces the advice about --service, -l and --endpoint when set.
+	Hint string
 }
 
 func (e *NotFoundError) Error() string {
-	return fmt.Sprintf("no %s found in %s; point at other services with --service NAME or -l SELECTOR, "+
-		"or at StoreAPI addresses directly with --endpoint HOST:PORT", e.What, e.Where)
+	hint := e.Hint
+	if hint == "" {
+		hint = "point at other services with --service NAME or -l SELECTOR, or at StoreAPI addresses directly with --endpoint HOST:PORT"
+	}
+	return fmt.Sprintf("no %s found in %s; %s", e.What, e.Where, hint)
+}
+
+// DiscoverStores finds the ready pods behind every service matching selector that serves the
+// Thanos StoreAPI (Store Gateway, Ruler, Receive, Querier), on the service port named portName,
+// else port. Every pod is a store of its own: Store Gateway shards hold different blocks, and
+// what replicas hold twice the merge drops.
+func DiscoverStores(ctx context.Context, kc kubernetes.Interface, namespace, selector, portName string, port int) (*Result, error) {
+	res, err := Discover(ctx, kc, Options{Namespace: namespace, Selector: selector, PortName: portName, Port: port, storeAPI: true})
+	var nf *NotFoundError
+	if errors.As(err, &nf) {
+		nf.What = fmt.Sprintf("Thanos services matching --store-selector %q", selector)
+		nf.Hint = "compare the selector with the labels of your Thanos services (kubectl get services -A --show-labels)"
+	}
+	return res, err
 }
 
 // Discover lists the matching services and the ready pods behind each through its EndpointSlices.
@@ -252,7 +277,11 @@ func podsBehind(svc *corev1.Service, slices_ []discoveryv1.EndpointSlice, o Opti
 		// one with only web is plain. A service naming neither keeps the old guess: a sidecar
 		// on --port.
 		kind := Sidecar
-		if o.PreferRemoteRead || (hasWeb && !hasGRPC) {
+		switch {
+		case o.storeAPI:
+			// Prometheus's web port means nothing here: a Querier's http port may well be 9090.
+			kind = StoreAPI
+		case o.PreferRemoteRead || (hasWeb && !hasGRPC):
 			kind = Plain
 		}
 		for _, ep := range es.Endpoints {
@@ -261,7 +290,7 @@ func podsBehind(svc *corev1.Service, slices_ []discoveryv1.EndpointSlice, o Opti
 			}
 			seen[ep.TargetRef.Name] = true
 			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
-				problems = append(problems, Problem{Namespace: svc.Namespace, Pod: ep.TargetRef.Name, Err: errors.New("pod is not ready; skipped")})
+				problems = append(problems, Problem{Namespace: svc.Namespace, Pod: ep.TargetRef.Name, Err: errors.New("pod is not ready (failing its readiness probe, or still starting: kubectl describe pod)")})
 				continue
 			}
 			targets = append(targets, Target{Namespace: svc.Namespace, Pod: ep.TargetRef.Name, Service: svc.Name,
