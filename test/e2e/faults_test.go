@@ -250,7 +250,7 @@ func TestHugeResultLimits(t *testing.T) {
 		want []string
 	}{
 		{q, []string{"--max-series=100"}, []string{"more than 100 series", "--max-series", "label matchers"}},
-		{`count(count_over_time({__name__=~".+"}[1h]))`, []string{"--max-samples=1000"}, []string{"--max-samples"}},
+		{`{__name__=~".+"}[1h]`, []string{"--max-samples=1000"}, []string{"--max-samples"}},
 	} {
 		_, _, err := runCLI(t, append([]string{tc.q, kcArg, at}, tc.args...)...)
 		if err == nil {
