@@ -20,6 +20,17 @@ func SplitOverlapping[C any](chunks []C, span func(C) (mint, maxt int64)) [][]C 
 	if len(chunks) == 0 {
 		return nil
 	}
+	// Most label sets come from one store whose chunks follow each other: one lane, the input
+	// itself, without copying it.
+	disjoint := true
+	for i := 1; i < len(chunks) && disjoint; i++ {
+		_, prevMax := span(chunks[i-1])
+		mint, _ := span(chunks[i])
+		disjoint = prevMax < mint
+	}
+	if disjoint {
+		return [][]C{chunks}
+	}
 	var (
 		lanes [][]C
 		ends  []int64 // MaxTime of the last chunk in each lane

@@ -16,8 +16,8 @@ import (
 // than Chain and Gapfill merges with Penalty, as Thanos does. Streaming: it
 // never holds more than one group at a time.
 //
-// A group of one series is passed through untouched apart from its labels,
-// so neither penalties nor counter adjustments apply to it.
+// A group of one series is passed through untouched, so neither penalties nor
+// counter adjustments apply to it.
 func NewSeriesSet(in storage.SeriesSet, fn string, algo Algorithm) storage.SeriesSet {
 	return &seriesSet{in: in, counter: IsCounterFunc(fn), chain: algo == Chain, gapfill: algo == Gapfill}
 }
@@ -66,7 +66,9 @@ func (s *seriesSet) Next() bool {
 	defer clear(s.scratch)
 
 	if len(group) == 1 {
-		s.cur = relabeled{Series: first, lset: lset}
+		// Its labels are the group's already; wrapping it would cost every series an
+		// allocation that the engine keeps until the query ends.
+		s.cur = first
 		return true
 	}
 	// The returned series may outlive this call, so it gets its own slice.

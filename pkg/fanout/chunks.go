@@ -18,11 +18,13 @@ import (
 // Thanos proxy does, so that what follows sees the same input as the Querier's dedup: byte-equal
 // chunks are kept once, and the rest are ordered by min time, max time, encoding, and then data
 // (descending, as Thanos's comparison happens to order it).
+//
+// A single part is returned as it is, not copied: callers only read the result.
 func mergeChunks(dst []storeapi.Chunk, parts [][]storeapi.Chunk) []storeapi.Chunk {
-	dst = dst[:0]
 	if len(parts) == 1 {
-		return append(dst, parts[0]...)
+		return parts[0]
 	}
+	dst = dst[:0]
 	seen := make(map[uint64]struct{})
 	for _, p := range parts {
 		for _, c := range p {
@@ -79,10 +81,17 @@ func cmpInt(a, b int64) int {
 	return 0
 }
 
-// chunkSeries is a storage.Series over one lane of raw chunks, read as the Querier reads it.
+// chunkSeries is a storage.Series over one lane of raw chunks, read as the Querier reads it. The
+// engine keeps every series of a selector until the query ends, so it is kept small: what all
+// series of one Select share sits behind one pointer.
 type chunkSeries struct {
-	lset       labels.Labels
-	chunks     []storeapi.Chunk
+	lset   labels.Labels
+	chunks []storeapi.Chunk
+	sel    *selectParams
+}
+
+// selectParams are the parts of a Select that decide how its series are read.
+type selectParams struct {
 	fn         string
 	mint, maxt int64
 }
@@ -101,7 +110,7 @@ func (s *chunkSeries) Iterator(chunkenc.Iterator) chunkenc.Iterator {
 	if len(its) == 0 {
 		return chunkenc.NewNopIterator()
 	}
-	return dedup.NewLaneIterator(its, s.fn, s.mint, s.maxt)
+	return dedup.NewLaneIterator(its, s.sel.fn, s.sel.mint, s.sel.maxt)
 }
 
 func chunkSpan(c storeapi.Chunk) (int64, int64) { return c.MinTime, c.MaxTime }

@@ -91,9 +91,14 @@ func (qr *querier) Select(ctx context.Context, _ bool, hints *storage.SelectHint
 	}
 	m := newMerger(srcs, names, opts.PartialResponse)
 	m.warnings = append(m.warnings, warns...)
-	set := &groupSeriesSet{m: m, fn: fn, mint: mint, maxt: maxt, split: opts.dedup(),
+	set := &groupSeriesSet{
+		m:          m,
+		sel:        &selectParams{fn: fn, mint: mint, maxt: maxt},
+		split:      opts.dedup(),
 		perReplica: opts.dedup() && opts.DedupAlgorithm == dedup.Gapfill,
-		count:      &qr.series, maxSeries: opts.MaxSeries}
+		count:      &qr.series,
+		maxSeries:  opts.MaxSeries,
+	}
 	if !opts.dedup() {
 		return set
 	}
@@ -169,8 +174,7 @@ func openAll(ctx context.Context, stores []*Store, req *storeapi.SeriesRequest, 
 // or a false counter reset.
 type groupSeriesSet struct {
 	m          *merger
-	fn         string
-	mint, maxt int64
+	sel        *selectParams
 	split      bool
 	perReplica bool
 	pending    [][]storeapi.Chunk
@@ -217,7 +221,7 @@ func (s *groupSeriesSet) Next() bool {
 		}
 	}
 	// A new series each time: the engine and the dedup stage keep earlier ones.
-	s.cur = &chunkSeries{lset: s.lset, chunks: s.pending[0], fn: s.fn, mint: s.mint, maxt: s.maxt}
+	s.cur = &chunkSeries{lset: s.lset, chunks: s.pending[0], sel: s.sel}
 	s.pending = s.pending[1:]
 	return true
 }

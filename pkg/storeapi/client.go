@@ -158,6 +158,7 @@ func (s *SeriesStream) Next() bool {
 			return false
 		}
 		s.frames++
+		s.frame.compactChunks()
 		s.warnings = append(s.warnings, s.frame.Warnings...)
 	}
 }

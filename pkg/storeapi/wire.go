@@ -391,6 +391,31 @@ type SeriesResponse struct {
 	lb       labels.ScratchBuilder
 }
 
+// compactChunks moves the frame's chunk bytes into one buffer of their own. Decoded chunks point
+// into the message, and the engine keeps every series of a selector until the query ends: without
+// this, each kept series would keep its whole message alive, label and protobuf bytes included,
+// which the labels (copied when decoded) no longer need.
+func (r *SeriesResponse) compactChunks() {
+	n := 0
+	for i := range r.Series {
+		for j := range r.Series[i].Chunks {
+			n += len(r.Series[i].Chunks[j].Data)
+		}
+	}
+	if n == 0 {
+		return
+	}
+	buf := make([]byte, 0, n)
+	for i := range r.Series {
+		for j := range r.Series[i].Chunks {
+			c := &r.Series[i].Chunks[j]
+			off := len(buf)
+			buf = append(buf, c.Data...)
+			c.Data = buf[off:len(buf):len(buf)]
+		}
+	}
+}
+
 // Unmarshal decodes thanos.SeriesResponse. Both the single `series` and the `batch` forms are
 // accepted; `hints` frames are ignored.
 func (r *SeriesResponse) Unmarshal(b []byte) error {
