@@ -73,6 +73,11 @@ type State struct {
 	Bucket           string // the bucket's directory
 	BucketStart      int64  // ms: the oldest sample in the bucket
 
+	// Pods in ThanosNamespace behind the services StoreGatewayService and QuerierService, which
+	// kwok port-forwards to StoreGateway and to QuerierGRPC: a cluster's own Thanos components.
+	StoreGatewayPods []string `json:",omitempty"`
+	QuerierPods      []string `json:",omitempty"`
+
 	// The live scrape target of every Prometheus (hack/histogram-target):
 	// native and classic RPC latency histograms, and a short-lived job.
 	HistogramTarget string // http://127.0.0.1:port

@@ -222,6 +222,10 @@ func (r *run) kube(ctx context.Context) error {
 		return err
 	}
 	r.log.printf("prometheus-operated EndpointSlices list every pod")
+	if err := r.waitThanos(ctx, cs, watch); err != nil {
+		return err
+	}
+	r.log.printf("Thanos Store Gateway and Querier services list every pod")
 	return nil
 }
 
@@ -254,7 +258,7 @@ func (r *run) forwards() []kwokForward {
 			10902: "127.0.0.1:" + strconv.Itoa(m.http),
 		}})
 	}
-	return out
+	return append(out, r.thanosForwards()...)
 }
 
 // Labels prometheus-operator puts on a Prometheus's pods.
@@ -397,6 +401,10 @@ func (r *run) createObjects(ctx context.Context, cs *kubernetes.Clientset, dyn d
 		}); err != nil {
 			return err
 		}
+	}
+
+	if err := r.createThanos(ctx, cs, create); err != nil {
+		return err
 	}
 
 	// The CRD takes a moment to be served; the pods do not wait for it.

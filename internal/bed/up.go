@@ -251,6 +251,7 @@ func (r *run) state() *State {
 		Kwok:    "127.0.0.1:" + strconv.Itoa(r.kwokPort),
 		Started: r.log.start,
 	}
+	r.thanosState(st)
 	for _, p := range st.Procs {
 		st.PIDs = append(st.PIDs, p.PID)
 	}

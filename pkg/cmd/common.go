@@ -47,6 +47,10 @@ type StoreOptions struct {
 	// PreferRemoteRead reads every Prometheus through remote read on its web port, even where a
 	// sidecar runs.
 	PreferRemoteRead bool
+	// StoreSelector selects Thanos StoreAPI services (Store Gateway, Ruler, Receive, Querier) to
+	// read besides the Prometheus pods; PreferQuerier reads a cluster through its Querier alone.
+	StoreSelector string
+	PreferQuerier bool
 
 	Dedup           bool
 	ReplicaLabels   []string
@@ -104,6 +108,8 @@ func (o *StoreOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.Endpoints, "endpoint", nil, "StoreAPI address HOST:PORT to query directly, skipping discovery; repeatable")
 	fs.BoolVar(&o.NoWebSocket, "disable-websocket", false, "Open port-forwards over SPDY only, without trying WebSocket first")
 	fs.BoolVar(&o.PreferRemoteRead, "prefer-remote-read", false, "Read every Prometheus through remote read on its web port (9090), even where a Thanos sidecar runs (e.g. when the sidecar is broken)")
+	fs.StringVar(&o.StoreSelector, "store-selector", "", "Label selector for Thanos StoreAPI services to read too, each ready pod a store: Store Gateway, Ruler, Receive, Querier (e.g. app.kubernetes.io/part-of=thanos)")
+	fs.BoolVar(&o.PreferQuerier, "prefer-querier", false, "Where --store-selector finds a Thanos Querier, read that cluster through one Querier pod alone instead of a tunnel per Prometheus pod")
 	fs.DurationVar(&o.ConnectTimeout, "connect-timeout", o.ConnectTimeout, "How long to wait for each store's tunnel and Info answer")
 	fs.BoolVar(&o.Dedup, "dedup", o.Dedup, "Merge HA replicas that differ only by replica labels (--dedup=false shows every replica)")
 	fs.StringArrayVar(&o.ReplicaLabels, "replica-label", o.ReplicaLabels, "External label that tells HA replicas apart; repeatable")
@@ -143,8 +149,11 @@ func (o *StoreOptions) Validate() error {
 	if o.AllContexts && len(o.Contexts) > 0 {
 		return usageError("--all-contexts and --context cannot be used together")
 	}
-	if len(o.Endpoints) > 0 && (o.AllContexts || len(o.Contexts) > 0 || o.Selector != "") {
-		return usageError("--endpoint skips discovery and cannot be combined with --context, --all-contexts or -l")
+	if len(o.Endpoints) > 0 && (o.AllContexts || len(o.Contexts) > 0 || o.Selector != "" || o.StoreSelector != "") {
+		return usageError("--endpoint skips discovery and cannot be combined with --context, --all-contexts, -l or --store-selector")
+	}
+	if o.PreferQuerier && o.StoreSelector == "" {
+		return usageError("--prefer-querier chooses a Querier among the Thanos services that --store-selector finds: add --store-selector (e.g. app.kubernetes.io/component=query-layer)")
 	}
 	if o.MaxSeries < 0 {
 		return usageError("--max-series %d: want 0 (no limit) or more", o.MaxSeries)
@@ -198,8 +207,7 @@ func (o *StoreOptions) Connect(ctx context.Context) (*connect.Set, []string, err
 		}
 		prog.discovered(pods, len(clusters))
 	}
-	set := connect.Connect(ctx, clusters, o.Endpoints, copts)
-	set.Failures = append(set.Failures, o.skipped...)
+	set := o.connectStores(ctx, clusters, copts)
 	prog.connected(set)
 	if len(set.Failures) > 0 {
 		if !o.PartialResponse || len(set.Stores) == 0 {
@@ -332,6 +340,10 @@ func (o *StoreOptions) discover(ctx context.Context) ([]connect.Cluster, []strin
 		if name != "" && len(names) > 1 {
 			prefix = "context " + name + ": "
 		}
+		res, more, err := o.withSelectedStores(ctx, kc, ns, res, err)
+		for _, w := range more {
+			warnings = append(warnings, prefix+w)
+		}
 		if res != nil {
 			for _, p := range res.Problems {
 				if p.Pod == "" {
@@ -344,7 +356,7 @@ func (o *StoreOptions) discover(ctx context.Context) ([]connect.Cluster, []strin
 				if prefix != "" {
 					store = name + "/" + store
 				}
-				o.skipped = append(o.skipped, connect.Failure{Name: store, Err: p.Err})
+				o.skipped = append(o.skipped, connect.Failure{Name: store, Context: name, Err: p.Err})
 			}
 		}
 		var nf *discovery.NotFoundError

@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,12 +22,14 @@ func NewStoresCommand(o *StoreOptions) *cobra.Command {
 		Short: "List the discovered StoreAPI endpoints with their external labels and time ranges",
 		Long: `Lists every store a query would read, like the Querier's Stores page: its name (context,
 namespace/pod, or endpoint), how it is read (sidecar: the Thanos sidecar's StoreAPI; plain: a
-Prometheus without sidecar, through remote read; storeapi: an --endpoint), external labels, the
-time range it holds, whether it answered, and how long its Info call took. Stores that fail are
-listed too, with the reason.`,
+Prometheus without sidecar, through remote read; storeapi: a Thanos service found with
+--store-selector, or an --endpoint), the component it says it is (sidecar, store, query, rule,
+receive, prometheus), external labels, the time range it holds, whether it answered, and how
+long its Info call took. Stores that fail are listed too, with the reason.`,
 		Example: `  kubectl globalquery stores
   kubectl globalquery stores --all-contexts
-  kubectl globalquery stores -n monitoring -l app.kubernetes.io/name=prometheus`,
+  kubectl globalquery stores -n monitoring -l app.kubernetes.io/name=prometheus
+  kubectl globalquery stores --store-selector app.kubernetes.io/part-of=thanos --prefer-querier`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
@@ -70,16 +73,22 @@ func printStores(o *StoreOptions, set *connect.Set) {
 			Row:    tw.CellConfig{Alignment: tw.CellAlignment{Global: tw.AlignLeft}, Padding: tw.CellPadding{Global: tw.Padding{Right: "   "}}},
 		}),
 	)
-	t.Header("store", "kind", "labels", "min time", "max time", "health", "rtt")
+	t.Header("store", "kind", "component", "labels", "min time", "max time", "health", "rtt")
 	for _, s := range set.Stores {
 		var ls []string
 		for _, l := range s.Store.Info.LabelSets {
 			ls = append(ls, l.String())
 		}
-		_ = t.Append([]string{s.Store.Name, string(s.Kind), strings.Join(ls, " "), fmtStoreTime(s.Store.Info.MinTime), fmtStoreTime(s.Store.Info.MaxTime), "up", s.RTT.Round(time.Millisecond).String()})
+		// A Querier lists its stores' label sets in no fixed order.
+		slices.Sort(ls)
+		component := s.Store.Info.ComponentType
+		if component == "" {
+			component = "-"
+		}
+		_ = t.Append([]string{s.Store.Name, string(s.Kind), component, strings.Join(ls, " "), fmtStoreTime(s.Store.Info.MinTime), fmtStoreTime(s.Store.Info.MaxTime), "up", s.RTT.Round(time.Millisecond).String()})
 	}
 	for _, f := range set.Failures {
-		_ = t.Append([]string{f.Name, string(f.Kind), "", "", "", "down: " + strings.TrimPrefix(f.Error(), "store "+f.Name+": "), ""})
+		_ = t.Append([]string{f.Name, string(f.Kind), "", "", "", "", "down: " + strings.TrimPrefix(f.Error(), "store "+f.Name+": "), ""})
 	}
 	_ = t.Render()
 }

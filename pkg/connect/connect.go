@@ -50,7 +50,8 @@ type StoreInfo struct {
 	Namespace string
 	Pod       string
 	Endpoint  string // static endpoint, or "pod:port" for tunnels
-	// Kind is how the store is read: discovery.Sidecar, discovery.Plain, or KindEndpoint.
+	// Kind is how the store is read: discovery.Sidecar, discovery.Plain, or discovery.StoreAPI
+	// (a selected Thanos service or an --endpoint).
 	Kind      discovery.Kind
 	Transport tunnel.Transport
 	RTT       time.Duration // of the Info call
@@ -58,9 +59,10 @@ type StoreInfo struct {
 
 // Failure is a store that could not be reached.
 type Failure struct {
-	Name string
-	Kind discovery.Kind
-	Err  error
+	Name    string
+	Context string // kube context, as in StoreInfo
+	Kind    discovery.Kind
+	Err     error
 }
 
 func (f Failure) Error() string { return fmt.Sprintf("store %s: %s", f.Name, storeapi.Explain(f.Err)) }
@@ -72,7 +74,13 @@ type Set struct {
 	Failures []Failure
 
 	mu      sync.Mutex
-	closers []func()
+	closers []closer
+}
+
+// closer closes one store's connection and tunnel, named so that Retain can close one store.
+type closer struct {
+	name string
+	f    func()
 }
 
 // FanoutStores returns the connected stores for querying.
@@ -90,16 +98,63 @@ func (s *Set) Close() {
 	defer s.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, c := range s.closers {
-		wg.Go(c)
+		wg.Go(c.f)
 	}
 	wg.Wait()
 	s.closers = nil
 }
 
-func (s *Set) onClose(f func()) {
+func (s *Set) onClose(name string, f func()) {
 	s.mu.Lock()
-	s.closers = append(s.closers, f)
+	s.closers = append(s.closers, closer{name, f})
 	s.mu.Unlock()
+}
+
+// Retain keeps the stores and failures for which keep(name, context) is true and closes the
+// others' connections and tunnels. Connecting in two phases needs it: --prefer-querier first
+// connects a cluster's Thanos services to learn which of them is a Querier, then keeps one
+// Querier as the whole cluster's store; the rest must not stay open.
+func (s *Set) Retain(keep func(name, context string) bool) {
+	kept := map[string]bool{}
+	s.Stores = slices.DeleteFunc(s.Stores, func(si StoreInfo) bool {
+		kept[si.Store.Name] = keep(si.Store.Name, si.Context)
+		return !kept[si.Store.Name]
+	})
+	// A store that failed its Info call may still hold a tunnel: it stays open with the failure.
+	s.Failures = slices.DeleteFunc(s.Failures, func(f Failure) bool {
+		kept[f.Name] = keep(f.Name, f.Context)
+		return !kept[f.Name]
+	})
+	s.mu.Lock()
+	var drop []closer
+	s.closers = slices.DeleteFunc(s.closers, func(c closer) bool {
+		if kept[c.name] {
+			return false
+		}
+		drop = append(drop, c)
+		return true
+	})
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, c := range drop {
+		wg.Go(c.f)
+	}
+	wg.Wait()
+}
+
+// Merge moves other's stores, failures and connections into s, which then closes them.
+func (s *Set) Merge(other *Set) {
+	other.mu.Lock()
+	closers := other.closers
+	other.closers = nil
+	other.mu.Unlock()
+	s.mu.Lock()
+	s.closers = append(s.closers, closers...)
+	s.mu.Unlock()
+	s.Stores = append(s.Stores, other.Stores...)
+	s.Failures = append(s.Failures, other.Failures...)
+	other.Stores, other.Failures = nil, nil
+	slices.SortFunc(s.Stores, func(a, b StoreInfo) int { return strings.Compare(a.Store.Name, b.Store.Name) })
 }
 
 func baseDialOptions(o *Options) []grpc.DialOption {
@@ -120,7 +175,8 @@ func baseDialOptions(o *Options) []grpc.DialOption {
 }
 
 // KindEndpoint is a StoreAPI address given with --endpoint: a sidecar, store gateway or Querier.
-const KindEndpoint discovery.Kind = "storeapi"
+// It is read as a discovered Thanos service is, hence the same kind.
+const KindEndpoint = discovery.StoreAPI
 
 // client is a store client that can describe itself.
 type client interface {
@@ -158,9 +214,11 @@ func Connect(ctx context.Context, clusters []Cluster, endpoints []string, o Opti
 				endpoint: fmt.Sprintf("%s:%d", t.Pod, t.ReadPort()), kind: t.Kind,
 				dial: tunnelDialer(c.Config, t, &o),
 			}
-			if t.Kind == discovery.Plain {
+			switch t.Kind {
+			case discovery.Plain:
 				j.dial = remoteReadDialer(c.Config, t, &o)
-			} else {
+			case discovery.StoreAPI:
+			default:
 				j.kind = discovery.Sidecar
 			}
 			jobs = append(jobs, j)
@@ -182,7 +240,7 @@ func Connect(ctx context.Context, clusters []Cluster, endpoints []string, o Opti
 	wg.Wait()
 	for i := range jobs {
 		if fails[i] != nil {
-			set.Failures = append(set.Failures, Failure{Name: jobs[i].name, Kind: jobs[i].kind, Err: fails[i]})
+			set.Failures = append(set.Failures, Failure{Name: jobs[i].name, Context: jobs[i].context, Kind: jobs[i].kind, Err: fails[i]})
 			continue
 		}
 		set.Stores = append(set.Stores, *results[i])
@@ -198,7 +256,7 @@ func connectOne(ctx context.Context, set *Set, j job, o *Options) (*StoreInfo, e
 	if err != nil {
 		return nil, err
 	}
-	set.onClose(closeFn)
+	set.onClose(j.name, closeFn)
 	start := time.Now()
 	info, err := client.Info(ctx)
 	rtt := time.Since(start)

@@ -144,14 +144,7 @@ func sidecarDiesMidStream(t *testing.T, b *bed.State) {
 		t.Errorf("the read took %s to end after the kill", d)
 	}
 	set.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > goroutinesBefore+2 && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > goroutinesBefore+2 {
-		buf := make([]byte, 1<<16)
-		t.Errorf("%d goroutines after Close, %d before:\n%s", n, goroutinesBefore, buf[:runtime.Stack(buf, true)])
-	}
+	noGoroutinesLeft(t, goroutinesBefore)
 }
 
 // A sidecar that dies after its tunnel and gRPC connection are up: the query fails within the
@@ -200,14 +193,20 @@ func sidecarDies(t *testing.T, b *bed.State) {
 		t.Errorf("noticing the dead sidecar took %s", d)
 	}
 	set.Close()
-	// Tunnels, streams and gRPC connections all end with Close.
+	noGoroutinesLeft(t, goroutinesBefore)
+}
+
+// noGoroutinesLeft waits a little for goroutines to end after a Close: tunnels, streams and gRPC
+// connections all end with it.
+func noGoroutinesLeft(t *testing.T, before int) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > goroutinesBefore+2 && time.Now().Before(deadline) {
+	for runtime.NumGoroutine() > before+2 && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 	}
-	if n := runtime.NumGoroutine(); n > goroutinesBefore+2 {
+	if n := runtime.NumGoroutine(); n > before+2 {
 		buf := make([]byte, 1<<16)
-		t.Errorf("%d goroutines after Close, %d before:\n%s", n, goroutinesBefore, buf[:runtime.Stack(buf, true)])
+		t.Errorf("%d goroutines after Close, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
 	}
 }
 
