@@ -40,7 +40,7 @@ func (p *progress) discovered(pods, clusters int) {
 	if clusters > 1 {
 		where = fmt.Sprintf(" in %d contexts", clusters)
 	}
-	p.line("Found %d Prometheus pods%s; opening tunnels…", pods, where)
+	p.line("Found %d store pods%s; opening tunnels…", pods, where)
 }
 
 // connected ends the status line with a summary and names stores that were slow to answer.
