@@ -98,7 +98,7 @@ func querierOnce(ctx context.Context, ps *procs, bins string, endpoints []string
 	defer ps.stop(q.p, 10*time.Second)
 	// Let start-up garbage settle so that the idle figure is the Querier at rest.
 	time.Sleep(500 * time.Millisecond)
-	idle, err := procStatusKB(q.p.pid, "VmRSS")
+	idle, err := procStatusKB(q.p.PID, "VmRSS")
 	if err != nil {
 		return hicardSample{}, err
 	}
@@ -106,7 +106,7 @@ func querierOnce(ctx context.Context, ps *procs, bins string, endpoints []string
 	if err != nil {
 		return hicardSample{}, err
 	}
-	hwm, err := procStatusKB(q.p.pid, "VmHWM")
+	hwm, err := procStatusKB(q.p.PID, "VmHWM")
 	if err != nil {
 		return hicardSample{}, err
 	}

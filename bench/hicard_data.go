@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/globalquery/kubectl-globalquery/internal/supervise"
 )
 
 // The high-cardinality history: one set of TSDB blocks, generated once and reused by later runs,
@@ -184,7 +186,7 @@ func hicardBlocks(ctx context.Context, dir, bins string, s hcShape, logf func(st
 	err = cmd.Run()
 	lf.Close()
 	if err != nil {
-		return "", m, fmt.Errorf("promtool: %w; log %s:\n%s", err, logPath, tailFile(logPath, 10))
+		return "", m, fmt.Errorf("promtool: %w; log %s:\n%s", err, logPath, supervise.Tail(logPath, 10))
 	}
 	if err := os.Remove(om); err != nil {
 		return "", m, err

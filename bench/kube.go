@@ -20,10 +20,14 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	testbed "github.com/globalquery/kubectl-globalquery/internal/bed"
+	"github.com/globalquery/kubectl-globalquery/internal/supervise"
 )
 
-// bedState is the part of the bed's state.json the benchmarks use. It is read as JSON rather than
-// through internal/bed so that this program builds whatever state that package is in.
+// bedState is the part of the bed's state.json the benchmarks use: the bed runs as its own
+// process (hack/bed), so that it outlives a benchmark run that fails halfway and can be taken
+// down by PID, and hands its state over in that file.
 type bedState struct {
 	Dir, Kubeconfig, APIServer string
 	Stores                     []struct {
@@ -107,116 +111,10 @@ type benchPod struct {
 	Forwards                 map[int]string // pod port -> 127.0.0.1:port
 }
 
-// kwokStages make a node Ready (and keep it so) and take a pod straight to Running and Ready:
-// kwok ships no stages of its own.
-const kwokStages = `apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: bench-node-ready
-spec:
-  resourceRef:
-    apiGroup: v1
-    kind: Node
-  selector:
-    matchExpressions:
-    - key: '.status.conditions.[] | select( .type == "Ready" ) | .status'
-      operator: NotIn
-      values: ['True']
-  next:
-    statusTemplate: |
-      conditions:
-      - type: Ready
-        status: "True"
-        reason: KubeletReady
-        message: ready
-        lastHeartbeatTime: {{ Now | Quote }}
-        lastTransitionTime: {{ Now | Quote }}
-      addresses:
-      - type: InternalIP
-        address: {{ NodeIP | Quote }}
-      - type: Hostname
-        address: {{ NodeName | Quote }}
-      daemonEndpoints:
-        kubeletEndpoint:
-          Port: {{ NodePort }}
-      allocatable: {cpu: "32", memory: 128Gi, pods: "110"}
-      capacity: {cpu: "32", memory: 128Gi, pods: "110"}
-      nodeInfo:
-        architecture: amd64
-        operatingSystem: linux
-        kubeletVersion: bench-kwok
-      phase: Running
----
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: bench-node-heartbeat
-spec:
-  resourceRef:
-    apiGroup: v1
-    kind: Node
-  selector:
-    matchExpressions:
-    - key: '.status.conditions.[] | select( .type == "Ready" ) | .status'
-      operator: In
-      values: ['True']
-  delay:
-    durationMilliseconds: 10000
-  next:
-    statusTemplate: |
-      conditions:
-      - type: Ready
-        status: "True"
-        reason: KubeletReady
-        message: ready
-        lastHeartbeatTime: {{ Now | Quote }}
-  immediateNextStage: true
----
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: bench-pod-running
-spec:
-  resourceRef:
-    apiGroup: v1
-    kind: Pod
-  selector:
-    matchExpressions:
-    - key: .metadata.deletionTimestamp
-      operator: DoesNotExist
-    - key: .status.podIP
-      operator: DoesNotExist
-  next:
-    statusTemplate: |
-      conditions:
-      - type: Initialized
-        status: "True"
-        lastTransitionTime: {{ Now | Quote }}
-      - type: Ready
-        status: "True"
-        lastTransitionTime: {{ Now | Quote }}
-      - type: ContainersReady
-        status: "True"
-        lastTransitionTime: {{ Now | Quote }}
-      containerStatuses:
-      {{ range .spec.containers }}
-      - name: {{ .name | Quote }}
-        image: {{ .image | Quote }}
-        ready: true
-        started: true
-        restartCount: 0
-        state:
-          running:
-            startedAt: {{ Now | Quote }}
-      {{ end }}
-      hostIP: {{ NodeIPWith .spec.nodeName | Quote }}
-      podIP: {{ PodIPWith .spec.nodeName false ( or .metadata.uid "" ) ( or .metadata.name "" ) ( or .metadata.namespace "" ) | Quote }}
-      phase: Running
-      startTime: {{ Now | Quote }}
-`
-
 func kwokConfigYAML(pods []benchPod) string {
-	docs := []string{kwokStages}
+	// The bench's pods have no init containers and are never deleted while kwok runs, so of the
+	// bed's stages only those that make a node Ready and a new pod Running and Ready act on them.
+	docs := testbed.KwokStages()
 	for _, p := range pods {
 		var b strings.Builder
 		fmt.Fprintf(&b, "apiVersion: kwok.x-k8s.io/v1alpha1\nkind: PortForward\nmetadata:\n  name: %s\n  namespace: %s\nspec:\n  forwards:\n", p.Name, p.Namespace)
@@ -286,7 +184,7 @@ func addBenchPods(ctx context.Context, ps *procs, bins string, b *bed, nCold int
 	if err := os.WriteFile(cfgPath, []byte(kwokConfigYAML(all)), 0o644); err != nil {
 		return nil, err
 	}
-	ports, err := freePorts(1)
+	ports, err := supervise.FreePorts(1)
 	if err != nil {
 		return nil, err
 	}

@@ -26,6 +26,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/globalquery/kubectl-globalquery/internal/supervise"
 )
 
 func main() {
@@ -267,8 +269,8 @@ func caseEngine(ctx context.Context, c config, ps *procs, prof *profiler, b *bed
 		}
 		connectOnly = append(connectOnly, d)
 	}
-	idle, _ := procStatusKB(q.p.pid, "VmRSS")
-	hwm, _ := procStatusKB(q.p.pid, "VmHWM")
+	idle, _ := procStatusKB(q.p.PID, "VmRSS")
+	hwm, _ := procStatusKB(q.p.PID, "VmHWM")
 	logf("engine: in-process runs under the profiler")
 	if err := prof.run("engine", func() error {
 		for range max(1, 2*c.engineReps) {
@@ -326,7 +328,7 @@ func caseRemoteRead(ctx context.Context, c config, b *bed, t *table, notes *[]st
 }
 
 func caseTunnels(ctx context.Context, c config, ps *procs, b *bed, t *table, notes *[]string, logf func(string, ...any)) error {
-	ports, err := freePorts(1)
+	ports, err := supervise.FreePorts(1)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,31 +15,18 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/globalquery/kubectl-globalquery/internal/supervise"
 )
 
 // proc is a long-running helper process (Prometheus, sidecar, Querier, kwok, the byte
-// source). Its Wait runs aside so that an early exit is noticed and the
-// process never lingers as a zombie.
+// source).
 type proc struct {
-	name string
-	pid  int
-	log  string
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
+	*supervise.Child
 }
 
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (p *proc) exitErr() error {
-	return fmt.Errorf("%s exited early (%v); log %s:\n%s", p.name, p.err, p.log, tailFile(p.log, 12))
+func (p *proc) ExitErr() error {
+	return fmt.Errorf("%s exited early (%v); log %s:\n%s", p.Name, p.Err(), p.Log, supervise.Tail(p.Log, 12))
 }
 
 // procs records every helper it starts, by PID, in <dir>/pids, so that a run killed half way can
@@ -61,29 +47,12 @@ func newProcs(dir string) (*procs, error) {
 
 // start runs bin; its output goes to <dir>/logs/<name>.log unless stdout is given.
 func (ps *procs) start(name string, stdout io.Writer, bin string, args ...string) (*proc, error) {
-	logPath := filepath.Join(ps.dir, "logs", name+".log")
-	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	// A driver killed by a signal it cannot catch still takes its helpers with it.
+	c, err := supervise.Start(ps.dir, name, stdout, &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}, bin, args...)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = ps.dir
-	cmd.Stdout, cmd.Stderr = f, f
-	if stdout != nil {
-		cmd.Stdout = stdout
-	}
-	// A driver killed by a signal it cannot catch still takes its helpers with it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	p := &proc{name: name, pid: cmd.Process.Pid, log: logPath, cmd: cmd, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		f.Close()
-		close(p.done)
-	}()
+	p := &proc{c}
 	ps.mu.Lock()
 	ps.list = append(ps.list, p)
 	err = ps.savePIDs()
@@ -94,8 +63,8 @@ func (ps *procs) start(name string, stdout io.Writer, bin string, args ...string
 func (ps *procs) savePIDs() error {
 	var b strings.Builder
 	for _, p := range ps.list {
-		if !p.exited() {
-			fmt.Fprintf(&b, "%d %s\n", p.pid, p.name)
+		if !p.Exited() {
+			fmt.Fprintf(&b, "%d %s\n", p.PID, p.Name)
 		}
 	}
 	return os.WriteFile(filepath.Join(ps.dir, "pids"), []byte(b.String()), 0o644)
@@ -103,15 +72,15 @@ func (ps *procs) savePIDs() error {
 
 // stop ends one process: SIGTERM, then SIGKILL after grace.
 func (ps *procs) stop(p *proc, grace time.Duration) {
-	if p == nil || p.exited() {
+	if p == nil || p.Exited() {
 		return
 	}
-	_ = syscall.Kill(p.pid, syscall.SIGTERM)
+	_ = syscall.Kill(p.PID, syscall.SIGTERM)
 	select {
-	case <-p.done:
+	case <-p.Done():
 	case <-time.After(grace):
-		_ = syscall.Kill(p.pid, syscall.SIGKILL)
-		<-p.done
+		_ = syscall.Kill(p.PID, syscall.SIGKILL)
+		<-p.Done()
 	}
 	ps.mu.Lock()
 	_ = ps.savePIDs()
@@ -181,60 +150,9 @@ func procStatusKB(pid int, field string) (int64, error) {
 	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
 }
 
-// freePorts reserves n distinct ports by holding them all before releasing any.
-func freePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	out := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		out = append(out, l.Addr().(*net.TCPAddr).Port)
-	}
-	return out, nil
-}
-
 // poll calls fn until it reports done, ctx ends, or a watched process exits.
 func poll(ctx context.Context, what string, watch []*proc, every time.Duration, fn func(context.Context) (bool, error)) error {
-	var last error
-	for {
-		for _, p := range watch {
-			if p != nil && p.exited() {
-				return fmt.Errorf("waiting for %s: %w", what, p.exitErr())
-			}
-		}
-		done, err := fn(ctx)
-		if done && err == nil {
-			return nil
-		}
-		if err != nil {
-			last = err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s: %w (last error: %v)", what, ctx.Err(), last)
-		case <-time.After(every):
-		}
-	}
-}
-
-func tailFile(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	return supervise.Poll(ctx, what, watch, every, true, fn)
 }
 
 // runTimed runs a short-lived command to completion and reports its wall time and peak RSS

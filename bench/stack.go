@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/globalquery/kubectl-globalquery/internal/supervise"
 )
 
 // store is one Prometheus with its Thanos sidecar, both on 127.0.0.1.
@@ -23,7 +25,7 @@ type store struct {
 // startStore runs a Prometheus over tsdbDir (blocks already in place) with the given external
 // labels and no scrape targets, then its sidecar, and waits until the sidecar is ready.
 func startStore(ctx context.Context, ps *procs, bins, name, dir string, ext map[string]string) (*store, error) {
-	ports, err := freePorts(3)
+	ports, err := supervise.FreePorts(3)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +102,7 @@ type querier struct {
 }
 
 func startQuerier(ctx context.Context, ps *procs, bins, name string, endpoints []string) (*querier, error) {
-	ports, err := freePorts(2)
+	ports, err := supervise.FreePorts(2)
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +264,7 @@ func firstValue(body []byte) string {
 // answering the same HTTP API, the like-for-like counterpart of the Querier. Its results cache is
 // off, as the Querier has none, and ranges are not split (the Querier does not split either).
 func startServe(ctx context.Context, ps *procs, plugin, name string, endpoints []string) (*querier, error) {
-	ports, err := freePorts(1)
+	ports, err := supervise.FreePorts(1)
 	if err != nil {
 		return nil, err
 	}

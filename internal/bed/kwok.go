@@ -344,11 +344,18 @@ type kwokForward struct {
 	Ports          map[int]string // pod port -> 127.0.0.1:port
 }
 
-func kwokConfig(forwards []kwokForward) string {
-	docs := []string{
+// KwokStages returns the Stage documents of a kwok config, one YAML document
+// each, in a slice of the caller's own. The benchmarks' kwok runs on the same
+// stages, so that their pods become Ready the way the bed's do.
+func KwokStages() []string {
+	return []string{
 		kwokStageNodeInitialize, kwokStageNodeHeartbeat,
 		kwokStagePodCreate, kwokStagePodInitRunning, kwokStagePodInitCompleted, kwokStagePodReady, kwokStagePodDelete,
 	}
+}
+
+func kwokConfig(forwards []kwokForward) string {
+	docs := KwokStages()
 	for _, f := range forwards {
 		var b strings.Builder
 		fmt.Fprintf(&b, "apiVersion: kwok.x-k8s.io/v1alpha1\nkind: PortForward\nmetadata:\n  name: %s\n  namespace: %s\nspec:\n  forwards:\n", f.Pod, f.Namespace)

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/globalquery/kubectl-globalquery/internal/supervise"
 )
 
 // metrics brings up the scrape target, per Prometheus pod a real Prometheus
@@ -159,7 +161,7 @@ func (r *run) blocks(ctx context.Context, name, om, out string, write func(io.Wr
 	cmd := exec.CommandContext(ctx, r.bin("promtool"), "tsdb", "create-blocks-from", "openmetrics", om, out)
 	cmd.Stdout, cmd.Stderr = lf, lf
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("promtool: %w; log %s:\n%s", err, logPath, tail(logPath, 10))
+		return fmt.Errorf("promtool: %w; log %s:\n%s", err, logPath, supervise.Tail(logPath, 10))
 	}
 	return os.Remove(om)
 }

@@ -6,13 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/globalquery/kubectl-globalquery/internal/supervise"
 )
 
 // Proc identifies one process of a bed. StartTicks (field 22 of
@@ -26,28 +27,18 @@ type Proc struct {
 
 const pidsFile = "pids"
 
-// child is a process started by this process: the Wait goroutine reaps it so
-// that a dead child does not linger as a zombie that still looks alive.
+// child is a process started by this process; its early exit is described
+// with the tail of its log, which is nearly always where the reason is.
 type child struct {
-	Proc
-	log  string
-	done chan struct{}
-	err  error
+	*supervise.Child
 }
 
-func (c *child) exited() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
+func (c *child) ExitErr() error {
+	return fmt.Errorf("%s exited early (%v); last log lines of %s:\n%s", c.Name, c.Err(), c.Log, supervise.Tail(c.Log, 15))
 }
 
-// exitErr describes an early exit with the tail of the process's log, which
-// is nearly always where the reason is.
-func (c *child) exitErr() error {
-	return fmt.Errorf("%s exited early (%v); last log lines of %s:\n%s", c.Name, c.err, c.log, tail(c.log, 15))
+func (c *child) proc() Proc {
+	return Proc{Name: c.Name, PID: c.PID, StartTicks: c.StartTicks}
 }
 
 type procs struct {
@@ -61,36 +52,22 @@ type procs struct {
 // start runs bin with args, logging to <dir>/logs/<name>.log, and records its
 // PID in <dir>/pids before returning so that a failed Up can still be cleaned.
 func (ps *procs) start(name, bin string, args ...string) (*child, error) {
-	logPath := filepath.Join(ps.dir, "logs", name+".log")
-	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = ps.dir
-	cmd.Stdout = f
-	cmd.Stderr = f
+	var attr *syscall.SysProcAttr
 	if ps.detach {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		attr = &syscall.SysProcAttr{Setsid: true}
 	} else {
 		// Tie the process to the caller so that a killed test binary does not
 		// leave a bed behind.
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		attr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	}
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("start %s: %w", name, err)
+	sc, err := supervise.Start(ps.dir, name, nil, attr, bin, args...)
+	if err != nil {
+		return nil, err
 	}
-	c := &child{Proc: Proc{Name: name, PID: cmd.Process.Pid}, log: logPath, done: make(chan struct{})}
-	c.StartTicks, _ = startTicks(c.PID)
-	go func() {
-		c.err = cmd.Wait()
-		f.Close()
-		close(c.done)
-	}()
+	c := &child{sc}
 	ps.mu.Lock()
 	ps.children = append(ps.children, c)
-	err = appendPID(ps.dir, c.Proc)
+	err = appendPID(ps.dir, c.proc())
 	ps.mu.Unlock()
 	if err != nil {
 		return c, err
@@ -103,7 +80,7 @@ func (ps *procs) list() []Proc {
 	defer ps.mu.Unlock()
 	out := make([]Proc, len(ps.children))
 	for i, c := range ps.children {
-		out[i] = c.Proc
+		out[i] = c.proc()
 	}
 	return out
 }
@@ -149,38 +126,13 @@ func readPIDs(dir string) ([]Proc, error) {
 	return out, sc.Err()
 }
 
-// procStat returns the state letter and start time of pid from /proc.
-func procStat(pid int) (state byte, start uint64, err error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, 0, err
-	}
-	// The command name is parenthesised and may itself hold spaces or ')'.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, 0, fmt.Errorf("malformed stat for %d", pid)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	// f[0] is field 3 (state); field 22 (starttime) is f[19].
-	if len(f) < 20 || len(f[0]) == 0 {
-		return 0, 0, fmt.Errorf("malformed stat for %d", pid)
-	}
-	start, err = strconv.ParseUint(f[19], 10, 64)
-	return f[0][0], start, err
-}
-
-func startTicks(pid int) (uint64, error) {
-	_, st, err := procStat(pid)
-	return st, err
-}
-
 // alive reports whether p still runs. A zombie counts as dead: it has
 // exited and only waits for its parent to collect it.
 func alive(p Proc) bool {
 	if p.PID <= 0 {
 		return false
 	}
-	state, st, err := procStat(p.PID)
+	state, st, err := supervise.Stat(p.PID)
 	if err != nil {
 		return false
 	}
@@ -261,16 +213,4 @@ func stopGroup(list []Proc, grace time.Duration) error {
 		return fmt.Errorf("still running after SIGKILL: %s", strings.Join(names, ", "))
 	}
 	return nil
-}
-
-func tail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/globalquery/kubectl-globalquery/internal/supervise"
 )
 
 // promSpec is one Prometheus object of the seed setup: a kube-prometheus-stack
@@ -162,33 +164,12 @@ func resetDir(dir string) error {
 	return nil
 }
 
-// freePorts reserves n distinct ports by binding them all before releasing
-// any; something else may still take one before its process binds it.
-func freePorts(n int) ([]int, error) {
-	ls := make([]net.Listener, 0, n)
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	out := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		out = append(out, l.Addr().(*net.TCPAddr).Port)
-	}
-	return out, nil
-}
-
 func (r *run) plan() error {
 	nm := 0
 	for _, s := range promSpecs {
 		nm += s.Replicas
 	}
-	ports, err := freePorts(11 + 3*nm)
+	ports, err := supervise.FreePorts(11 + 3*nm)
 	if err != nil {
 		return err
 	}
@@ -278,29 +259,7 @@ func (r *run) plain(ns string) bool { return slices.Contains(r.cfg.PlainRegions,
 // poll calls fn every interval until it reports done, ctx ends, or one of
 // the watched processes exits (which fails at once, with its log tail).
 func (r *run) poll(ctx context.Context, what string, watch []*child, interval time.Duration, fn func(context.Context) (bool, error)) error {
-	var last error
-	for {
-		for _, c := range watch {
-			if c != nil && c.exited() {
-				return fmt.Errorf("waiting for %s: %w", what, c.exitErr())
-			}
-		}
-		done, err := fn(ctx)
-		if done && err == nil {
-			return nil
-		}
-		if err != nil {
-			last = err
-		}
-		select {
-		case <-ctx.Done():
-			if last != nil {
-				return fmt.Errorf("waiting for %s: %w (last error: %v)", what, ctx.Err(), last)
-			}
-			return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
-		case <-time.After(interval):
-		}
-	}
+	return supervise.Poll(ctx, what, watch, interval, false, fn)
 }
 
 func sortedKeys[V any](m map[int]V) []int {

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	jsoniter "github.com/json-iterator/go"
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -94,17 +95,23 @@ func WriteSeriesJSON(w io.Writer, series []labels.Labels, warnings []string) err
 }
 
 func writeStrings(s *jsoniter.Stream, field string, vals []string) {
-	if len(vals) == 0 {
+	writeArray(s, field, vals, s.WriteString)
+}
+
+// writeArray writes field as an array of items, and leaves the field out when there are none, as
+// the Prometheus API does.
+func writeArray[T any](s *jsoniter.Stream, field string, items []T, write func(T)) {
+	if len(items) == 0 {
 		return
 	}
 	s.WriteMore()
 	s.WriteObjectField(field)
 	s.WriteArrayStart()
-	for i, v := range vals {
+	for i, v := range items {
 		if i > 0 {
 			s.WriteMore()
 		}
-		s.WriteString(v)
+		write(v)
 	}
 	s.WriteArrayEnd()
 }
@@ -187,37 +194,20 @@ func writeSeries(s *jsoniter.Stream, ser promql.Series) {
 	s.WriteObjectStart()
 	s.WriteObjectField("metric")
 	writeLabels(s, ser.Metric)
-	if len(ser.Floats) > 0 {
-		s.WriteMore()
-		s.WriteObjectField("values")
-		s.WriteArrayStart()
-		for i, p := range ser.Floats {
-			if i > 0 {
-				s.WriteMore()
-			}
-			s.WriteArrayStart()
-			jsonutil.MarshalTimestamp(p.T, s)
-			s.WriteMore()
-			jsonutil.MarshalFloat(p.F, s)
-			s.WriteArrayEnd()
-		}
-		s.WriteArrayEnd()
-	}
-	if len(ser.Histograms) > 0 {
-		s.WriteMore()
-		s.WriteObjectField("histograms")
-		s.WriteArrayStart()
-		for i, p := range ser.Histograms {
-			if i > 0 {
-				s.WriteMore()
-			}
-			s.WriteArrayStart()
-			jsonutil.MarshalTimestamp(p.T, s)
-			s.WriteMore()
-			jsonutil.MarshalHistogram(p.H, s)
-			s.WriteArrayEnd()
-		}
-		s.WriteArrayEnd()
-	}
+	writePoints(s, "values", ser.Floats, func(p promql.FPoint) (int64, float64) { return p.T, p.F }, jsonutil.MarshalFloat)
+	writePoints(s, "histograms", ser.Histograms,
+		func(p promql.HPoint) (int64, *histogram.FloatHistogram) { return p.T, p.H }, jsonutil.MarshalHistogram)
 	s.WriteObjectEnd()
+}
+
+// writePoints writes the field of [timestamp, value] pairs that follows the metric.
+func writePoints[P, V any](s *jsoniter.Stream, field string, pts []P, point func(P) (int64, V), marshal func(V, *jsoniter.Stream)) {
+	writeArray(s, field, pts, func(p P) {
+		t, v := point(p)
+		s.WriteArrayStart()
+		jsonutil.MarshalTimestamp(t, s)
+		s.WriteMore()
+		marshal(v, s)
+		s.WriteArrayEnd()
+	})
 }

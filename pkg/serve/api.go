@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/storage"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/engine"
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
@@ -296,36 +297,60 @@ func matchesEverything(ms []*labels.Matcher) bool {
 	return true
 }
 
-func (a *api) series(w http.ResponseWriter, r *http.Request) {
+// metaRequest is a series or label request with its Querier open over the request's time range.
+type metaRequest struct {
+	*request
+	querier    storage.Querier
+	start, end int64 // ms
+	sels       [][]*labels.Matcher
+	limit      int
+}
+
+// beginMeta is the start the series and label handlers share. needMatch makes a missing match[]
+// the error reported, ahead of any other parameter's. Unless it fails, the caller must close
+// what it returns: the Querier first, then the request's context.
+func (a *api) beginMeta(r *http.Request, needMatch bool) (*metaRequest, *apiError) {
 	req, aerr := a.begin(r)
 	if aerr != nil {
-		writeError(w, aerr)
-		return
+		return nil, aerr
 	}
-	defer req.cancel()
-	if len(r.Form["match[]"]) == 0 {
-		writeError(w, badData("no match[] parameter provided"))
-		return
+	if needMatch && len(r.Form["match[]"]) == 0 {
+		req.cancel()
+		return nil, badData("no match[] parameter provided")
 	}
 	start, end, sels, limit, aerr := a.metaParams(r)
 	if aerr != nil {
-		writeError(w, aerr)
-		return
+		req.cancel()
+		return nil, aerr
 	}
 	q, err := req.q.Querier(start.UnixMilli(), end.UnixMilli())
 	if err != nil {
-		writeError(w, classify(err))
+		req.cancel()
+		return nil, classify(err)
+	}
+	return &metaRequest{request: req, querier: q, start: start.UnixMilli(), end: end.UnixMilli(), sels: sels, limit: limit}, nil
+}
+
+func (m *metaRequest) close() {
+	m.querier.Close()
+	m.cancel()
+}
+
+func (a *api) series(w http.ResponseWriter, r *http.Request) {
+	m, aerr := a.beginMeta(r, true)
+	if aerr != nil {
+		writeError(w, aerr)
 		return
 	}
-	defer q.Close()
+	defer m.close()
 	// One more than the limit tells whether the answer was cut.
-	series, warns, err := SelectSeries(req.ctx, q, sels, start.UnixMilli(), end.UnixMilli(), hintLimit(limit))
+	series, warns, err := SelectSeries(m.ctx, m.querier, m.sels, m.start, m.end, hintLimit(m.limit))
 	if err != nil {
 		writeError(w, classify(err))
 		return
 	}
-	if limit > 0 && len(series) > limit {
-		series = series[:limit]
+	if m.limit > 0 && len(series) > m.limit {
+		series = series[:m.limit]
 		warns = append(warns, "results truncated due to limit")
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -350,30 +375,19 @@ func (a *api) labelValues(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) labelStrings(w http.ResponseWriter, r *http.Request, name string) {
-	req, aerr := a.begin(r)
+	m, aerr := a.beginMeta(r, false)
 	if aerr != nil {
 		writeError(w, aerr)
 		return
 	}
-	defer req.cancel()
-	start, end, sels, limit, aerr := a.metaParams(r)
-	if aerr != nil {
-		writeError(w, aerr)
-		return
-	}
-	q, err := req.q.Querier(start.UnixMilli(), end.UnixMilli())
+	defer m.close()
+	vals, warns, err := Labels(m.ctx, m.querier, name, m.sels, hintLimit(m.limit))
 	if err != nil {
 		writeError(w, classify(err))
 		return
 	}
-	defer q.Close()
-	vals, warns, err := Labels(req.ctx, q, name, sels, hintLimit(limit))
-	if err != nil {
-		writeError(w, classify(err))
-		return
-	}
-	if limit > 0 && len(vals) > limit {
-		vals = vals[:limit]
+	if m.limit > 0 && len(vals) > m.limit {
+		vals = vals[:m.limit]
 		warns = append(warns, "results truncated due to limit")
 	}
 	if vals == nil {
