@@ -167,6 +167,7 @@ func coldRows(t *table, res *coldResult) {
 	}
 	add(fmt.Sprintf("cold start: `stores`, %d pods via kube", res.stores24), res.ours24[0], true,
 		fmt.Sprintf("discovery + tunnels + Info; ref = one kubectl port-forward ready; %d runs", len(res.kubectl[0])))
+	add(fmt.Sprintf("cold start: `stores`, %d pods via kube, SPDY (--disable-websocket)", res.stores24), res.ours24SPDY[0], false, "")
 	add("cold start: `stores`, 1 pod via kube", res.ours1[0], false, "")
 	add("cold start: `stores`, 24 --endpoint (no kube)", res.endpoints24[0], false, "gRPC + Info only")
 }
