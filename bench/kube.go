@@ -35,6 +35,21 @@ type bedState struct {
 		SidecarGRPC, PrometheusURL       string
 	}
 	HistoryStart, HistoryEnd int64
+	Procs                    []struct {
+		Name string
+		PID  int
+	}
+}
+
+// pidsNamed returns the PIDs of the bed's processes with that name.
+func (s *bedState) pidsNamed(name string) []int {
+	var out []int
+	for _, p := range s.Procs {
+		if p.Name == name {
+			out = append(out, p.PID)
+		}
+	}
+	return out
 }
 
 // bed runs `hack/bed` (built once into the bench dir) to start and stop the stand-in cluster.

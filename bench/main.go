@@ -148,8 +148,11 @@ func run() error {
 			}
 		}
 		if c.cases["cold"] || c.cases["tput"] {
-			if err := caseTunnels(ctx, c, ps, b, t, &notes, logf); err != nil {
+			if err := caseTunnels(ctx, c, ps, prof, b, t, &notes, logf); err != nil {
 				return err
+			}
+			if c.cases["cold"] {
+				profiles = append(profiles, prof.report("cold", c.profileTop))
 			}
 		}
 	}
@@ -327,7 +330,7 @@ func caseRemoteRead(ctx context.Context, c config, b *bed, t *table, notes *[]st
 	return nil
 }
 
-func caseTunnels(ctx context.Context, c config, ps *procs, b *bed, t *table, notes *[]string, logf func(string, ...any)) error {
+func caseTunnels(ctx context.Context, c config, ps *procs, prof *profiler, b *bed, t *table, notes *[]string, logf func(string, ...any)) error {
 	ports, err := supervise.FreePorts(1)
 	if err != nil {
 		return err
@@ -360,6 +363,18 @@ func caseTunnels(ctx context.Context, c config, ps *procs, b *bed, t *table, not
 			return fmt.Errorf("cold start trace: %w", err)
 		}
 		*notes = append(*notes, "cold start: the API requests of one 24-pod `stores` run, with latencies: "+trace)
+		servers := append(b.st.pidsNamed("kube-apiserver"), b.st.pidsNamed("kwok")...)
+		servers = append(servers, bc.kwok.PID)
+		ours, theirs, err := coldStartCPU(ctx, c.plugin, bc, servers, 10)
+		if err != nil {
+			return fmt.Errorf("cold start CPU: %w", err)
+		}
+		*notes = append(*notes, fmt.Sprintf("cold start: CPU per 24-pod `stores` run (10 runs): ours %s, the API server and kwok %s, on %d CPUs",
+			ours.Round(time.Millisecond), theirs.Round(time.Millisecond), runtime.NumCPU()))
+		logf("cold start: in-process runs under the profiler")
+		if err := prof.run("cold", func() error { return coldProfile(ctx, bc, 10) }); err != nil {
+			return fmt.Errorf("cold start profile: %w", err)
+		}
 	}
 	if c.cases["tput"] {
 		logf("tunnel throughput: %d MB per run, %d runs per path", c.tputBytes/1_000_000, c.tputReps)

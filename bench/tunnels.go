@@ -5,7 +5,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/globalquery/kubectl-globalquery/pkg/cmd"
 	"io"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"net"
 	"os"
 	"os/exec"
@@ -166,6 +168,62 @@ func traceColdStart(ctx context.Context, plugin string, c *benchCluster, path st
 	defer f.Close()
 	cmd.Stdout, cmd.Stderr = f, f
 	return cmd.Run()
+}
+
+// coldStartCPU runs the 24-pod `stores` runs times and returns, per run, the CPU time (user +
+// system) it took and what the API server and kwok spent meanwhile: on 2 cores, where a cold
+// start's time goes.
+func coldStartCPU(ctx context.Context, plugin string, c *benchCluster, servers []int, runs int) (ours, theirs time.Duration, err error) {
+	before, err := cpuOf(servers)
+	if err != nil {
+		return 0, 0, err
+	}
+	for range runs {
+		cmd := exec.CommandContext(ctx, plugin, "stores", "--kubeconfig", c.kubeconfig, "--service", coldService)
+		if err := cmd.Run(); err != nil {
+			return 0, 0, fmt.Errorf("stores: %w", err)
+		}
+		ours += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	}
+	after, err := cpuOf(servers)
+	if err != nil {
+		return 0, 0, err
+	}
+	return ours / time.Duration(runs), (after - before) / time.Duration(runs), nil
+}
+
+// coldProfile runs the 24-pod `stores` command in this process runs times, for the profiler:
+// discovery, tunnels and Info without the process start.
+func coldProfile(ctx context.Context, c *benchCluster, runs int) error {
+	for range runs {
+		root := cmd.NewRootCommand(genericiooptions.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard})
+		root.SetArgs([]string{"stores", "--kubeconfig", c.kubeconfig, "--service", coldService, "-q"})
+		if err := root.ExecuteContext(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cpuOf sums the user and system time of the processes (from /proc/PID/stat, in clock ticks of
+// 10 ms: coldStartCPU averages over several runs).
+func cpuOf(pids []int) (time.Duration, error) {
+	var total time.Duration
+	for _, pid := range pids {
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return 0, err
+		}
+		// Fields after the command name, which is in parentheses and may hold spaces.
+		f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+2:]))
+		if len(f) < 13 {
+			return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+		}
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		total += time.Duration(ut+st) * 10 * time.Millisecond
+	}
+	return total, nil
 }
 
 // countStoreLines counts the rows of the `stores` table (every line but the header).
