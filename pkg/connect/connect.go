@@ -278,14 +278,23 @@ func connectOne(ctx context.Context, set *Set, j job, o *Options) (*StoreInfo, e
 	}, nil
 }
 
+// openTunnel opens the port-forward connection to the target's pod.
+func openTunnel(ctx context.Context, cfg *rest.Config, t discovery.Target, o *Options) (*tunnel.Tunnel, error) {
+	tun, err := tunnel.New(cfg, t.Namespace, t.Pod, o.Tunnel)
+	if err != nil {
+		return nil, err
+	}
+	if err := tun.Connect(ctx); err != nil {
+		return nil, explainTunnel(err, t)
+	}
+	return tun, nil
+}
+
 func tunnelDialer(cfg *rest.Config, t discovery.Target, o *Options) dialer {
 	return func(ctx context.Context) (client, func(), tunnel.Transport, error) {
-		tun, err := tunnel.New(cfg, t.Namespace, t.Pod, o.Tunnel)
+		tun, err := openTunnel(ctx, cfg, t, o)
 		if err != nil {
 			return nil, nil, "", err
-		}
-		if err := tun.Connect(ctx); err != nil {
-			return nil, nil, "", explainTunnel(err, t)
 		}
 		opts := append(baseDialOptions(o), grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
 			return tun.Dial(ctx, t.Port)
@@ -304,12 +313,9 @@ func tunnelDialer(cfg *rest.Config, t discovery.Target, o *Options) dialer {
 // to its web port.
 func remoteReadDialer(cfg *rest.Config, t discovery.Target, o *Options) dialer {
 	return func(ctx context.Context) (client, func(), tunnel.Transport, error) {
-		tun, err := tunnel.New(cfg, t.Namespace, t.Pod, o.Tunnel)
+		tun, err := openTunnel(ctx, cfg, t, o)
 		if err != nil {
 			return nil, nil, "", err
-		}
-		if err := tun.Connect(ctx); err != nil {
-			return nil, nil, "", explainTunnel(err, t)
 		}
 		c := remoteread.New(fmt.Sprintf("%s:%d", t.Pod, t.WebPort), func(ctx context.Context) (net.Conn, error) {
 			conn, err := tun.Dial(ctx, t.WebPort)

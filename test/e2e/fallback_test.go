@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"os"
 	"runtime"
 	"strings"
 	"syscall"
@@ -25,18 +24,9 @@ import (
 // back to SPDY, as kubectl does. client-go ≥ 0.36 reports the refusal with a type the older
 // apimachinery check does not know, so this proves the fallback really fires.
 func TestTunnelFallsBackToSPDY(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a second bed")
-	}
-	dir := t.TempDir()
+	b := secondBed(t, "bed without WebSocket port-forward", bed.Config{APIServerArgs: []string{"--feature-gates=PortForwardWebsockets=false"}})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	b, err := bed.Up(ctx, bed.Config{Dir: dir, HistoryHours: 1, Log: os.Stderr,
-		APIServerArgs: []string{"--feature-gates=PortForwardWebsockets=false"}})
-	if err != nil {
-		t.Fatalf("bed without WebSocket port-forward: %v", err)
-	}
-	defer b.Down()
 	cfg, err := clientcmd.BuildConfigFromFlags("", b.Kubeconfig)
 	if err != nil {
 		t.Fatal(err)

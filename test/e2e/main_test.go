@@ -83,3 +83,21 @@ func restConfig(t testing.TB) *rest.Config {
 	}
 	return cfg
 }
+
+// secondBed starts a bed of its own for a test that reconfigures or breaks one, with an hour of
+// history (such tests need the kube side, not the history), and takes it down when the test ends.
+func secondBed(t *testing.T, what string, cfg bed.Config) *bed.State {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a second bed")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cfg.Dir, cfg.HistoryHours, cfg.Log = t.TempDir(), 1, os.Stderr
+	b, err := bed.Up(ctx, cfg)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	t.Cleanup(func() { b.Down() })
+	return b
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,16 +25,9 @@ import (
 // reads them through remote read on 9090, and merges them with united-states's sidecar into the
 // same answers the Querier gives over the sidecars, which read the same TSDBs.
 func TestRemoteReadMixedCluster(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a second bed")
-	}
+	b := secondBed(t, "bed with plain europe", bed.Config{PlainRegions: []string{"europe"}})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	b, err := bed.Up(ctx, bed.Config{Dir: t.TempDir(), HistoryHours: 1, Log: os.Stderr, PlainRegions: []string{"europe"}})
-	if err != nil {
-		t.Fatalf("bed with plain europe: %v", err)
-	}
-	defer b.Down()
 	kinds := map[string]discovery.Kind{}
 	for _, s := range b.Stores {
 		kinds[s.Namespace+"/"+s.Pod] = discovery.Sidecar

@@ -26,16 +26,9 @@ import (
 // reopen the tunnels and still give the Querier's answer. kwok is stopped first so that the
 // query is sure to be waiting on the tunnels when they drop.
 func TestRetryReopensDroppedTunnels(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a second bed")
-	}
+	b := secondBed(t, "second bed", bed.Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	b, err := bed.Up(ctx, bed.Config{Dir: t.TempDir(), HistoryHours: 1, Log: os.Stderr})
-	if err != nil {
-		t.Fatalf("second bed: %v", err)
-	}
-	defer b.Down()
 	var kwok bed.Proc
 	for _, p := range b.Procs {
 		if p.Name == "kwok" {
