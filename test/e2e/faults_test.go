@@ -11,6 +11,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
@@ -265,5 +267,53 @@ func TestHugeResultLimits(t *testing.T) {
 		if got := cmd.ExitCode(err); got != 1 {
 			t.Errorf("%v: exit code %d, want 1", tc.args, got)
 		}
+	}
+}
+
+// RBAC that allows port-forward in one namespace and not in another: strict, the error names the
+// verb, resource and namespace; with --partial-response the namespace that may be read answers,
+// with a warning naming what was forbidden where.
+func TestPortForwardForbiddenInOneNamespace(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	admin := adminClient(t)
+	const user = "forward-europe-only"
+	path := restrictedKubeconfig(t, ctx, admin, user, true) // europe: read and port-forward
+	// united-states: read, but no port-forward.
+	rules := []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"services", "pods"}, Verbs: []string{"get", "list"}},
+		{APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}, Verbs: []string{"list"}},
+	}
+	if _, err := admin.RbacV1().Roles("united-states").Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: user}, Rules: rules}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	if _, err := admin.RbacV1().RoleBindings("united-states").Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: user},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: user},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: user, Namespace: "default"}},
+	}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	at := "--time=" + secs(theBed.HistoryEnd-10*60_000)
+	const q = `count by (cluster) (up{job="api"})`
+	_, _, err := runCLI(t, q, "--kubeconfig="+path, at)
+	if err == nil {
+		t.Fatal("strict: no error without port-forward in united-states")
+	}
+	for _, w := range []string{"forbidden: you may not create pods/portforward in namespace united-states", "--partial-response"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("strict error %q lacks %q", err, w)
+		}
+	}
+	out, stderr, err := runCLI(t, q, "--kubeconfig="+path, at, "-o", "json", "--partial-response")
+	if err != nil {
+		t.Fatalf("partial: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, "pods/portforward in namespace united-states") {
+		t.Errorf("partial: no warning naming the forbidden port-forward: %q", stderr)
+	}
+	got := parseResult(t, decode(t, []byte(out)))
+	if len(got) != 1 || !strings.Contains(got[0].key, "europe") {
+		t.Errorf("partial: want europe's answer alone, got %v", got)
 	}
 }
