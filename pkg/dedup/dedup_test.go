@@ -494,7 +494,10 @@ func TestCounterFuncLists(t *testing.T) {
 
 // BenchmarkPenalty merges two replicas of 100k samples each, scraped every
 // 15s with 1.2s of skew, through the public API.
-func BenchmarkPenalty(b *testing.B) {
+func BenchmarkPenalty(b *testing.B) { benchmarkMerge(b, Penalty) }
+
+// benchmarkMerge merges BenchmarkPenalty's input with algo, plain and as for rate().
+func benchmarkMerge(b *testing.B, algo Algorithm) {
 	const n = 100_000
 	ra, rb := make([]sample, n), make([]sample, n)
 	for i := range n {
@@ -509,7 +512,7 @@ func BenchmarkPenalty(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				set := NewSeriesSet(newTestSet(replicas(lsetA, ra, rb)...), fn, Penalty)
+				set := NewSeriesSet(newTestSet(replicas(lsetA, ra, rb)...), fn, algo)
 				for set.Next() {
 					it := set.At().Iterator(nil)
 					got := 0

@@ -547,34 +547,4 @@ func TestGapfillInvariants(t *testing.T) {
 }
 
 // BenchmarkGapfill is BenchmarkPenalty's input merged with gapfill.
-func BenchmarkGapfill(b *testing.B) {
-	const n = 100_000
-	ra, rb := make([]sample, n), make([]sample, n)
-	for i := range n {
-		ra[i] = sample{t: int64(i) * 15000, f: float64(i)}
-		rb[i] = sample{t: int64(i)*15000 + 1200, f: float64(i)}
-	}
-	for _, fn := range []string{"", "rate"} {
-		name := "plain"
-		if fn != "" {
-			name = "counter"
-		}
-		b.Run(name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				set := NewSeriesSet(newTestSet(replicas(lsetA, ra, rb)...), fn, Gapfill)
-				for set.Next() {
-					it := set.At().Iterator(nil)
-					got := 0
-					for it.Next() != chunkenc.ValNone {
-						it.At()
-						got++
-					}
-					if got != n {
-						b.Fatalf("got %d samples, want %d", got, n)
-					}
-				}
-			}
-		})
-	}
-}
+func BenchmarkGapfill(b *testing.B) { benchmarkMerge(b, Gapfill) }
