@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"github.com/prometheus/prometheus/promql/parser"
 	"net/url"
@@ -15,10 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/cli-runtime/pkg/genericiooptions"
-
 	"github.com/globalquery/kubectl-globalquery/internal/corpus"
-	"github.com/globalquery/kubectl-globalquery/pkg/cmd"
 )
 
 // corpusSkips are expressions whose answers differ from the Querier's for a reason we must not
@@ -184,19 +180,8 @@ func corpusPaths(t *testing.T) []connected {
 	if theBed.StoreGateway == "" {
 		return paths
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	for i := range paths {
-		o := cmd.NewStoreOptions(genericiooptions.NewTestIOStreamsDiscard())
-		o.Endpoints = []string{theBed.StoreGateway}
-		if err := o.Validate(); err != nil {
-			t.Fatal(err)
-		}
-		set, _, err := o.Connect(ctx)
-		if err != nil {
-			closePaths(paths)
-			t.Fatalf("connect to the store gateway %s: %v", theBed.StoreGateway, err)
-		}
+		set, _ := connectStores(t, withEndpoints(theBed.StoreGateway))
 		closeSidecars := paths[i].close
 		paths[i].name += "+store-gateway"
 		paths[i].stores = append(paths[i].stores, set.FanoutStores()...)

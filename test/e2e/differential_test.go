@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -61,19 +60,8 @@ type connected struct {
 
 func connectPaths(t *testing.T) []connected {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	var out []connected
-
-	kube := cmd.NewStoreOptions(genericiooptions.NewTestIOStreamsDiscard())
-	kube.Kube.KubeConfig = &theBed.Kubeconfig
-	if err := kube.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	set, warns, err := kube.Connect(ctx)
-	if err != nil {
-		t.Fatalf("connect through kube: %v (warnings %v)", err, warns)
-	}
+	set, _ := connectStores(t, withKubeconfig(theBed.Kubeconfig))
 	if len(set.Stores) != len(theBed.Stores) {
 		t.Fatalf("kube discovery found %d stores, the bed has %d", len(set.Stores), len(theBed.Stores))
 	}
@@ -81,17 +69,7 @@ func connectPaths(t *testing.T) []connected {
 	// both decoding paths meet the real sidecar.
 	out = append(out, connected{"kube", set.FanoutStores(), set.Close, nil})
 
-	ep := cmd.NewStoreOptions(genericiooptions.NewTestIOStreamsDiscard())
-	for _, s := range theBed.Stores {
-		ep.Endpoints = append(ep.Endpoints, s.SidecarGRPC)
-	}
-	if err := ep.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	eset, _, err := ep.Connect(ctx)
-	if err != nil {
-		t.Fatalf("connect to endpoints: %v", err)
-	}
+	eset, _ := connectStores(t, withEndpoints(sidecarAddrs()...))
 	out = append(out, connected{"endpoint", eset.FanoutStores(), eset.Close, []string{"--series-batch-size=0"}})
 	return out
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -58,19 +57,12 @@ func TestTunnelFallsBackToSPDY(t *testing.T) {
 // connections leaves no goroutine behind.
 func sidecarDiesMidStream(t *testing.T, b *bed.State) {
 	goroutinesBefore := runtime.NumGoroutine()
-	o := cmd.NewStoreOptions(genericiooptions.NewTestIOStreamsDiscard())
-	o.Kube.KubeConfig = &b.Kubeconfig
-	o.PartialResponse = true // the store killed before is gone; connect to the others
-	if err := o.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	set, o := connectStores(t, func(o *cmd.StoreOptions) {
+		withKubeconfig(b.Kubeconfig)(o)
+		o.PartialResponse = true // the store killed before is gone; connect to the others
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	set, _, err := o.Connect(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer set.Close()
 	victim := b.Stores[len(b.Stores)-1]
 	var store *fanout.Store
 	for _, s := range set.FanoutStores() {
@@ -141,17 +133,7 @@ func sidecarDiesMidStream(t *testing.T, b *bed.State) {
 // timeout naming the store, or goes partial, and nothing is left running afterwards.
 func sidecarDies(t *testing.T, b *bed.State) {
 	goroutinesBefore := runtime.NumGoroutine()
-	o := cmd.NewStoreOptions(genericiooptions.NewTestIOStreamsDiscard())
-	o.Kube.KubeConfig = &b.Kubeconfig
-	if err := o.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	set, _, err := o.Connect(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	set, _ := connectStores(t, withKubeconfig(b.Kubeconfig))
 	victim := b.Stores[0]
 	for _, p := range b.Procs {
 		if p.Name == "sidecar-"+shortName(victim) {

@@ -10,10 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/globalquery/kubectl-globalquery/internal/bed"
+	"github.com/globalquery/kubectl-globalquery/pkg/cmd"
+	"github.com/globalquery/kubectl-globalquery/pkg/connect"
 )
 
 var theBed *bed.State
@@ -100,4 +103,42 @@ func secondBed(t *testing.T, what string, cfg bed.Config) *bed.State {
 	}
 	t.Cleanup(func() { b.Down() })
 	return b
+}
+
+// connectStores connects to stores through the command's own options, set by edit (a kubeconfig,
+// endpoints…), as the command does, and closes them when the test ends at the latest.
+func connectStores(t testing.TB, edit func(*cmd.StoreOptions)) (*connect.Set, *cmd.StoreOptions) {
+	t.Helper()
+	o := cmd.NewStoreOptions(genericiooptions.NewTestIOStreamsDiscard())
+	edit(o)
+	if err := o.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	set, warns, err := o.Connect(ctx)
+	if err != nil {
+		t.Fatalf("connect: %v (warnings %v)", err, warns)
+	}
+	t.Cleanup(set.Close)
+	return set, o
+}
+
+// withKubeconfig is the edit of connectStores that discovers the stores through kubeconfig.
+func withKubeconfig(kubeconfig string) func(*cmd.StoreOptions) {
+	return func(o *cmd.StoreOptions) { o.Kube.KubeConfig = &kubeconfig }
+}
+
+// withEndpoints is the edit of connectStores that names the stores' addresses.
+func withEndpoints(addrs ...string) func(*cmd.StoreOptions) {
+	return func(o *cmd.StoreOptions) { o.Endpoints = addrs }
+}
+
+// sidecarAddrs are the gRPC addresses of the bed's sidecars.
+func sidecarAddrs() []string {
+	var out []string
+	for _, s := range theBed.Stores {
+		out = append(out, s.SidecarGRPC)
+	}
+	return out
 }

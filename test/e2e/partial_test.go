@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"io"
 	"net"
 	"net/url"
@@ -9,10 +8,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"k8s.io/cli-runtime/pkg/genericiooptions"
-
-	"github.com/globalquery/kubectl-globalquery/pkg/cmd"
 )
 
 // tcpProxy forwards to a real store until it is shut down; then the store behind it is gone for
@@ -117,21 +112,7 @@ func (p *tcpProxy) kill() {
 // answers from the rest, equal to the Querier's partial answer, with a warning naming it.
 func TestPartialResponse(t *testing.T) {
 	proxy := startProxy(t, theBed.Stores[0].SidecarGRPC)
-	o := cmd.NewStoreOptions(genericiooptions.NewTestIOStreamsDiscard())
-	for _, s := range theBed.Stores {
-		o.Endpoints = append(o.Endpoints, s.SidecarGRPC)
-	}
-	o.Endpoints = append(o.Endpoints, proxy.addr())
-	if err := o.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	set, _, err := o.Connect(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer set.Close()
+	set, _ := connectStores(t, withEndpoints(append(sidecarAddrs(), proxy.addr())...))
 	if len(set.Stores) != 4 {
 		t.Fatalf("%d stores", len(set.Stores))
 	}

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -136,18 +135,10 @@ func sortedWarnings(t *testing.T, body string) string {
 // connectBed connects through kube to the bed b and checks every store's kind.
 func connectBed(t *testing.T, b *bed.State, preferRemoteRead bool) ([]*fanout.Store, func()) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	o := cmd.NewStoreOptions(genericiooptions.NewTestIOStreamsDiscard())
-	o.Kube.KubeConfig = &b.Kubeconfig
-	o.PreferRemoteRead = preferRemoteRead
-	if err := o.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	set, warns, err := o.Connect(ctx)
-	if err != nil {
-		t.Fatalf("connect through kube: %v (warnings %v)", err, warns)
-	}
+	set, _ := connectStores(t, func(o *cmd.StoreOptions) {
+		withKubeconfig(b.Kubeconfig)(o)
+		o.PreferRemoteRead = preferRemoteRead
+	})
 	if len(set.Stores) != len(b.Stores) {
 		set.Close()
 		t.Fatalf("%d stores, the bed has %d", len(set.Stores), len(b.Stores))

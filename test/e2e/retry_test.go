@@ -27,8 +27,6 @@ import (
 // query is sure to be waiting on the tunnels when they drop.
 func TestRetryReopensDroppedTunnels(t *testing.T) {
 	b := secondBed(t, "second bed", bed.Config{})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
 	var kwok bed.Proc
 	for _, p := range b.Procs {
 		if p.Name == "kwok" {
@@ -41,16 +39,7 @@ func TestRetryReopensDroppedTunnels(t *testing.T) {
 	}
 	args := strings.Split(strings.TrimRight(string(argv), "\x00"), "\x00")
 
-	o := cmd.NewStoreOptions(genericiooptions.NewTestIOStreamsDiscard())
-	o.Kube.KubeConfig = &b.Kubeconfig
-	if err := o.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	set, _, err := o.Connect(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer set.Close()
+	set, _ := connectStores(t, withKubeconfig(b.Kubeconfig))
 	stores := set.FanoutStores()
 
 	q := `sum by (cluster, code) (rate(http_requests_total[5m]))`
@@ -147,19 +136,7 @@ func runQuery(stores []*fanout.Store, stderr *bytes.Buffer, args ...string) *api
 // what to do.
 func TestRetryGivesUpNamingTheStore(t *testing.T) {
 	proxy := startProxy(t, theBed.Stores[0].SidecarGRPC)
-	o := cmd.NewStoreOptions(genericiooptions.NewTestIOStreamsDiscard())
-	o.Endpoints = []string{proxy.addr()}
-	for _, s := range theBed.Stores[1:] {
-		o.Endpoints = append(o.Endpoints, s.SidecarGRPC)
-	}
-	if err := o.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	set, _, err := o.Connect(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer set.Close()
+	set, _ := connectStores(t, withEndpoints(append([]string{proxy.addr()}, sidecarAddrs()[1:]...)...))
 	proxy.kill()
 	var stderr bytes.Buffer
 	got := runQuery(set.FanoutStores(), &stderr, `count(up)`, "-o", "json", "--time", secs(theBed.HistoryEnd), "--max-retries", "2")

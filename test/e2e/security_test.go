@@ -12,12 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/globalquery/kubectl-globalquery/internal/bed"
-	"github.com/globalquery/kubectl-globalquery/pkg/cmd"
 )
 
 var (
@@ -115,18 +113,7 @@ func TestImpersonation(t *testing.T) {
 // A slow store is given up on after --store-timeout, and the error names it and the flag.
 func TestSlowStore(t *testing.T) {
 	proxy := startSlowProxy(t, theBed.Stores[2].SidecarGRPC, 3*time.Second)
-	o := cmd.NewStoreOptions(genericiooptions.NewTestIOStreamsDiscard())
-	o.Endpoints = []string{theBed.Stores[0].SidecarGRPC, proxy}
-	if err := o.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	set, _, err := o.Connect(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer set.Close()
+	set, _ := connectStores(t, withEndpoints(theBed.Stores[0].SidecarGRPC, proxy))
 	time.Sleep(500 * time.Millisecond) // from now on the proxy holds answers back
 	start := time.Now()
 	got := runOurs(t, set.FanoutStores(), []string{`count(up)`, "-o", "json", "--store-timeout=1s"})

@@ -21,17 +21,7 @@ import (
 // kubeStores connects to the bed's stores through discovery and tunnels, as the command does.
 func kubeStores(t testing.TB) ([]*fanout.Store, func()) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	o := cmd.NewStoreOptions(genericiooptions.NewTestIOStreamsDiscard())
-	o.Kube.KubeConfig = &theBed.Kubeconfig
-	if err := o.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	set, warns, err := o.Connect(ctx)
-	if err != nil {
-		t.Fatalf("connect through kube: %v (warnings %v)", err, warns)
-	}
+	set, _ := connectStores(t, withKubeconfig(theBed.Kubeconfig))
 	return set.FanoutStores(), set.Close
 }
 

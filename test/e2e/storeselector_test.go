@@ -1,15 +1,11 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
-
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/globalquery/kubectl-globalquery/internal/bed"
 	"github.com/globalquery/kubectl-globalquery/pkg/cmd"
@@ -46,18 +42,10 @@ func storeRows(t *testing.T, args ...string) map[string][]string {
 // connectSelected connects through kube as the command does with the given store flags.
 func connectSelected(t *testing.T, selector string, preferQuerier bool) *connect.Set {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	o := cmd.NewStoreOptions(genericiooptions.NewTestIOStreamsDiscard())
-	o.Kube.KubeConfig = &theBed.Kubeconfig
-	o.StoreSelector, o.PreferQuerier = selector, preferQuerier
-	if err := o.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	set, warns, err := o.Connect(ctx)
-	if err != nil {
-		t.Fatalf("connect with --store-selector %s: %v (warnings %v)", selector, err, warns)
-	}
+	set, _ := connectStores(t, func(o *cmd.StoreOptions) {
+		withKubeconfig(theBed.Kubeconfig)(o)
+		o.StoreSelector, o.PreferQuerier = selector, preferQuerier
+	})
 	return set
 }
 
