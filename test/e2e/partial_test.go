@@ -20,42 +20,21 @@ type tcpProxy struct {
 
 func startProxy(t *testing.T, target string) *tcpProxy {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &tcpProxy{ln: ln}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			u, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, u)
-			p.mu.Unlock()
-			go func() { io.Copy(u, c); u.Close() }()
-			go func() { io.Copy(c, u); c.Close() }()
-		}
-	}()
+	p := &tcpProxy{}
+	p.ln = forward(t, target, func(c, u net.Conn) {
+		p.mu.Lock()
+		p.conns = append(p.conns, c, u)
+		p.mu.Unlock()
+		go func() { io.Copy(c, u); c.Close() }()
+	})
 	return p
 }
 
 func (p *tcpProxy) addr() string { return p.ln.Addr().String() }
 
-// startSlowProxy forwards to a real store, but holds every answer back by delay once the
-// connection is established: a store that answers Info promptly and then is slow on Series.
-func startSlowProxy(t *testing.T, target string, delay time.Duration) string {
-	return startSlowProxyAfter(t, target, delay, 300*time.Millisecond)
-}
-
-// startSlowProxyAfter is startSlowProxy with the prompt period given.
-func startSlowProxyAfter(t *testing.T, target string, delay, prompt time.Duration) string {
+// forward listens on a free loopback port and connects every client c to target: what the client
+// sends goes to target as it is, and answer(c, u) carries what target sends back.
+func forward(t *testing.T, target string, answer func(c, u net.Conn)) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -74,28 +53,43 @@ func startSlowProxyAfter(t *testing.T, target string, delay, prompt time.Duratio
 				continue
 			}
 			go func() { io.Copy(u, c); u.Close() }()
-			go func() {
-				// The first answers (HTTP/2 settings, Info) pass at once; later ones wait.
-				buf := make([]byte, 32<<10)
-				start := time.Now()
-				for {
-					n, err := u.Read(buf)
-					if n > 0 {
-						if time.Since(start) >= prompt {
-							time.Sleep(delay)
-						}
-						if _, werr := c.Write(buf[:n]); werr != nil {
-							break
-						}
+			answer(c, u)
+		}
+	}()
+	return ln
+}
+
+// startSlowProxy forwards to a real store, but holds every answer back by delay once the
+// connection is established: a store that answers Info promptly and then is slow on Series.
+func startSlowProxy(t *testing.T, target string, delay time.Duration) string {
+	return startSlowProxyAfter(t, target, delay, 300*time.Millisecond)
+}
+
+// startSlowProxyAfter is startSlowProxy with the prompt period given.
+func startSlowProxyAfter(t *testing.T, target string, delay, prompt time.Duration) string {
+	t.Helper()
+	ln := forward(t, target, func(c, u net.Conn) {
+		go func() {
+			// The first answers (HTTP/2 settings, Info) pass at once; later ones wait.
+			buf := make([]byte, 32<<10)
+			start := time.Now()
+			for {
+				n, err := u.Read(buf)
+				if n > 0 {
+					if time.Since(start) >= prompt {
+						time.Sleep(delay)
 					}
-					if err != nil {
+					if _, werr := c.Write(buf[:n]); werr != nil {
 						break
 					}
 				}
-				c.Close()
-			}()
-		}
-	}()
+				if err != nil {
+					break
+				}
+			}
+			c.Close()
+		}()
+	})
 	return ln.Addr().String()
 }
 
