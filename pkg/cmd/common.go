@@ -70,8 +70,6 @@ type StoreOptions struct {
 	flags               *pflag.FlagSet
 
 	algo dedup.Algorithm
-	// skipped are the pods discovery found but could not use (not ready).
-	skipped []connect.Failure
 	genericiooptions.IOStreams
 }
 
@@ -191,12 +189,13 @@ func (o *StoreOptions) Connect(ctx context.Context) (*connect.Set, []string, err
 	}
 	var (
 		clusters []connect.Cluster
+		skipped  []connect.Failure
 		warnings []string
 	)
 	prog := newProgress(o.ErrOut, o.Quiet)
 	if len(o.Endpoints) == 0 {
 		var err error
-		clusters, warnings, err = o.discover(ctx)
+		clusters, skipped, warnings, err = o.discover(ctx)
 		if err != nil {
 			prog.line("")
 			return nil, warnings, err
@@ -207,7 +206,7 @@ func (o *StoreOptions) Connect(ctx context.Context) (*connect.Set, []string, err
 		}
 		prog.discovered(pods, len(clusters))
 	}
-	set := o.connectStores(ctx, clusters, copts)
+	set := o.connectStores(ctx, clusters, skipped, copts)
 	prog.connected(set)
 	if len(set.Failures) > 0 {
 		if !o.PartialResponse || len(set.Stores) == 0 {
@@ -279,13 +278,15 @@ func (o *StoreOptions) checkKubeconfig() error {
 		"or query StoreAPI addresses directly with --endpoint HOST:PORT", where)
 }
 
-func (o *StoreOptions) discover(ctx context.Context) ([]connect.Cluster, []string, error) {
+// discover finds every context's targets. Pods it found but cannot use (not ready) come back as
+// failures of their own, to count as the stores they are.
+func (o *StoreOptions) discover(ctx context.Context) ([]connect.Cluster, []connect.Failure, []string, error) {
 	if err := o.checkKubeconfig(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	names, err := o.contexts()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	ns := ""
 	if o.Kube.Namespace != nil {
@@ -293,6 +294,7 @@ func (o *StoreOptions) discover(ctx context.Context) ([]connect.Cluster, []strin
 	}
 	var (
 		clusters        []connect.Cluster
+		skipped         []connect.Failure
 		warnings        []string
 		notFound        []error
 		operatorReplica []string
@@ -312,14 +314,14 @@ func (o *StoreOptions) discover(ctx context.Context) ([]connect.Cluster, []strin
 		cfg, err := o.Kube.ToRESTConfig()
 		o.Kube.Context = nil
 		if err != nil {
-			return nil, warnings, explainKubeconfig(err)
+			return nil, nil, warnings, explainKubeconfig(err)
 		}
 		// Discovery makes a handful of small requests; client-go's default 5/s would queue them.
 		dcfg := rest.CopyConfig(cfg)
 		dcfg.QPS, dcfg.Burst = 50, 100
 		kc, err := kubernetes.NewForConfig(dcfg)
 		if err != nil {
-			return nil, warnings, err
+			return nil, nil, warnings, err
 		}
 		if !o.replicaLabelsSet {
 			if dc, err := dynamic.NewForConfig(cfg); err == nil {
@@ -356,7 +358,7 @@ func (o *StoreOptions) discover(ctx context.Context) ([]connect.Cluster, []strin
 				if prefix != "" {
 					store = name + "/" + store
 				}
-				o.skipped = append(o.skipped, connect.Failure{Name: store, Context: name, Err: p.Err})
+				skipped = append(skipped, connect.Failure{Name: store, Context: name, Err: p.Err})
 			}
 		}
 		var nf *discovery.NotFoundError
@@ -365,17 +367,17 @@ func (o *StoreOptions) discover(ctx context.Context) ([]connect.Cluster, []strin
 			continue
 		}
 		if err != nil {
-			return nil, warnings, fmt.Errorf("%s%w", prefix, explainAPIServer(err, cfg.Host))
+			return nil, nil, warnings, fmt.Errorf("%s%w", prefix, explainAPIServer(err, cfg.Host))
 		}
 		clusters = append(clusters, connect.Cluster{Context: name, Config: cfg, Targets: res.Targets})
 	}
 	if len(clusters) == 0 && len(notFound) > 0 {
-		return nil, warnings, errors.Join(notFound...)
+		return nil, nil, warnings, errors.Join(notFound...)
 	}
 	for _, e := range notFound {
 		warnings = append(warnings, e.Error())
 	}
-	return clusters, warnings, nil
+	return clusters, skipped, warnings, nil
 }
 
 // explainKubeconfig words kubeconfig problems as kubectl does: which file, which context.

@@ -65,10 +65,10 @@ func (o *StoreOptions) withSelectedStores(ctx context.Context, kc kubernetes.Int
 // found, to learn from their Info which is a Querier; then, only in the clusters without one, the
 // Prometheus pods. A cluster with a Querier is read through one of its replicas alone (they are
 // interchangeable), so that a single tunnel replaces one per Prometheus pod and store.
-func (o *StoreOptions) connectStores(ctx context.Context, clusters []connect.Cluster, copts connect.Options) *connect.Set {
+func (o *StoreOptions) connectStores(ctx context.Context, clusters []connect.Cluster, skipped []connect.Failure, copts connect.Options) *connect.Set {
 	if !o.PreferQuerier {
 		set := connect.Connect(ctx, clusters, o.Endpoints, copts)
-		set.Failures = append(set.Failures, o.skipped...)
+		set.Failures = append(set.Failures, skipped...)
 		return set
 	}
 	// Every cluster goes to both phases, with the targets of the phase, so that store names get
@@ -103,7 +103,7 @@ func (o *StoreOptions) connectStores(ctx context.Context, clusters []connect.Clu
 		}
 	}
 	set.Merge(connect.Connect(ctx, rest, nil, copts))
-	for _, f := range o.skipped {
+	for _, f := range skipped {
 		// A Prometheus pod that is not ready does not matter where the Querier answers.
 		if _, ok := querier[f.Context]; !ok {
 			set.Failures = append(set.Failures, f)
