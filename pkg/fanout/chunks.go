@@ -20,11 +20,11 @@ import (
 // (descending, as Thanos's comparison happens to order it).
 //
 // A single part is returned as it is, not copied: callers only read the result.
-func mergeChunks(dst []storeapi.Chunk, parts [][]storeapi.Chunk) []storeapi.Chunk {
+func mergeChunks(parts [][]storeapi.Chunk) []storeapi.Chunk {
 	if len(parts) == 1 {
 		return parts[0]
 	}
-	dst = dst[:0]
+	var dst []storeapi.Chunk
 	seen := make(map[uint64]struct{})
 	for _, p := range parts {
 		for _, c := range p {

@@ -15,7 +15,7 @@ func TestMergeChunksDropsDuplicatesAndOrders(t *testing.T) {
 	b := storeapi.Chunk{MinTime: 0, MaxTime: 9, Data: []byte{2}}
 	c := storeapi.Chunk{MinTime: 10, MaxTime: 15, Data: []byte{3}}
 	d := storeapi.Chunk{MinTime: 10, MaxTime: 20, Data: []byte{4}} // same span as a, larger bytes
-	got := mergeChunks(nil, [][]storeapi.Chunk{{a, b}, {b, c, d, a}})
+	got := mergeChunks([][]storeapi.Chunk{{a, b}, {b, c, d, a}})
 	want := []byte{2, 3, 4, 1} // by min time, max time, then data descending; b and a once
 	if len(got) != len(want) {
 		t.Fatalf("got %d chunks, want %d", len(got), len(want))

@@ -214,10 +214,10 @@ func (s *groupSeriesSet) Next() bool {
 		case s.perReplica:
 			s.pending = replicaLanes(g.parts)
 		case s.split:
-			s.pending = dedup.SplitOverlapping(mergeChunks(nil, g.parts), chunkSpan)
+			s.pending = dedup.SplitOverlapping(mergeChunks(g.parts), chunkSpan)
 		}
 		if len(s.pending) == 0 {
-			s.pending = [][]storeapi.Chunk{mergeChunks(nil, g.parts)}
+			s.pending = [][]storeapi.Chunk{mergeChunks(g.parts)}
 		}
 	}
 	// A new series each time: the engine and the dedup stage keep earlier ones.

@@ -36,7 +36,7 @@ func TestGapfillReadsEachStoreOnItsOwn(t *testing.T) {
 		Chunks: []storeapi.Chunk{counterChunk(t, 0, 1800, 0), counterChunk(t, 5010, 7200, 0)}}
 	b := &storeapi.Series{Labels: labels.FromStrings("__name__", "jobs_total"),
 		Chunks: []storeapi.Chunk{counterChunk(t, 10, 3010, 500), counterChunk(t, 3040, 7210, 500)}}
-	lanes := dedup.SplitOverlapping(mergeChunks(nil, [][]storeapi.Chunk{a.Chunks, b.Chunks}), chunkSpan)
+	lanes := dedup.SplitOverlapping(mergeChunks([][]storeapi.Chunk{a.Chunks, b.Chunks}), chunkSpan)
 	if len(lanes) != 2 || lanes[0][1].MinTime != 3040_000 {
 		t.Fatalf("the data no longer makes the Querier's lanes mix replicas: %v", lanes)
 	}
