@@ -65,16 +65,33 @@ next:
 // As in Thanos, an empty lane fails with an error, except for counter
 // functions, where it is merely empty.
 func NewLaneIterator(chunks []chunkenc.Iterator, fn string, mint, maxt int64) chunkenc.Iterator {
-	var it chunkenc.Iterator
+	return new(Lane).Reset(chunks, fn, mint, maxt)
+}
+
+// Lane is NewLaneIterator's iterator, kept whole so that it can be used again: the engine walks
+// every selected series through one iterator it hands back to storage.Series.Iterator, and on
+// hundreds of thousands of series a fresh set of iterators each time is most of what the
+// evaluation allocates.
+type Lane struct {
+	boundedIterator
+	concat concatIterator
+	total  totalIterator
+}
+
+// Reset makes l read chunks as NewLaneIterator describes and returns the iterator to use, which
+// is l itself unless the lane is invalid. The chunk iterators become l's until the next Reset.
+func (l *Lane) Reset(chunks []chunkenc.Iterator, fn string, mint, maxt int64) chunkenc.Iterator {
 	switch {
 	case AppliesCounterResets(fn):
-		it = &totalIterator{chunks: chunks}
+		l.total = totalIterator{chunks: chunks}
+		l.boundedIterator = boundedIterator{Iterator: &l.total, mint: mint, maxt: maxt}
 	case len(chunks) == 0:
 		return errIterator{errors.New("lane has no chunks")}
 	default:
-		it = &concatIterator{chunks: chunks, cur: chunks[0]}
+		l.concat = concatIterator{chunks: chunks, cur: chunks[0]}
+		l.boundedIterator = boundedIterator{Iterator: &l.concat, mint: mint, maxt: maxt}
 	}
-	return NewBoundedIterator(it, mint, maxt)
+	return l
 }
 
 // NewBoundedIterator limits it to [mint, maxt] with Thanos's semantics: Next

@@ -98,19 +98,41 @@ type selectParams struct {
 
 func (s *chunkSeries) Labels() labels.Labels { return s.lset }
 
-func (s *chunkSeries) Iterator(chunkenc.Iterator) chunkenc.Iterator {
-	its := make([]chunkenc.Iterator, len(s.chunks))
+// Iterator reuses prev when it is one of ours: the engine hands back the iterator of the series
+// it read before, and allocating chunk iterators anew for each of hundreds of thousands of series
+// would be most of what an evaluation allocates.
+func (s *chunkSeries) Iterator(prev chunkenc.Iterator) chunkenc.Iterator {
+	if len(s.chunks) == 0 {
+		return chunkenc.NewNopIterator()
+	}
+	it, ok := prev.(*laneIterator)
+	if !ok {
+		it = &laneIterator{}
+	}
+	for len(it.decoded) < len(s.chunks) {
+		it.decoded = append(it.decoded, nil)
+		it.its = append(it.its, nil)
+	}
 	for i := range s.chunks {
-		c, err := s.chunks[i].Decode()
+		c, err := s.chunks[i].DecodeInto(it.decoded[i])
 		if err != nil {
 			return dedup.ErrIterator(fmt.Errorf("series %s: %w", s.lset, err))
 		}
-		its[i] = c.Iterator(nil)
+		it.decoded[i] = c
+		it.its[i] = c.Iterator(it.its[i])
 	}
-	if len(its) == 0 {
-		return chunkenc.NewNopIterator()
+	if r := it.Lane.Reset(it.its[:len(s.chunks)], s.sel.fn, s.sel.mint, s.sel.maxt); r != &it.Lane {
+		return r
 	}
-	return dedup.NewLaneIterator(its, s.sel.fn, s.sel.mint, s.sel.maxt)
+	return it
+}
+
+// laneIterator is what chunkSeries.Iterator returns: a lane over chunks decoded into objects that
+// the next series can reuse.
+type laneIterator struct {
+	dedup.Lane
+	decoded []chunkenc.Chunk
+	its     []chunkenc.Iterator
 }
 
 func chunkSpan(c storeapi.Chunk) (int64, int64) { return c.MinTime, c.MaxTime }

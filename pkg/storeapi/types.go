@@ -47,7 +47,10 @@ type Chunk struct {
 
 // Decode returns a chunkenc.Chunk over the chunk's bytes. An encoding this client does not know
 // is an error rather than a chunk that would decode to garbage.
-func (c *Chunk) Decode() (chunkenc.Chunk, error) {
+func (c *Chunk) Decode() (chunkenc.Chunk, error) { return c.DecodeInto(nil) }
+
+// DecodeInto is Decode reusing prev, a chunk no longer read, when it has the same encoding.
+func (c *Chunk) DecodeInto(prev chunkenc.Chunk) (chunkenc.Chunk, error) {
 	var enc chunkenc.Encoding
 	switch c.Encoding {
 	case EncodingXOR:
@@ -58,6 +61,10 @@ func (c *Chunk) Decode() (chunkenc.Chunk, error) {
 		enc = chunkenc.EncFloatHistogram
 	default:
 		return nil, &UnknownEncodingError{Encoding: c.Encoding}
+	}
+	if prev != nil && prev.Encoding() == enc {
+		prev.Reset(c.Data)
+		return prev, nil
 	}
 	return chunkenc.FromData(enc, c.Data)
 }
