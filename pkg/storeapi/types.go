@@ -36,8 +36,8 @@ func (e ChunkEncoding) String() string {
 	return "UNKNOWN"
 }
 
-// Chunk is one raw chunk of a series. Data aliases the received message buffer, which is never
-// reused, so holding on to it is safe.
+// Chunk is one raw chunk of a series. Data is a copy owned by the series' frame (see
+// compactChunks) and never reused, so holding on to it is safe.
 type Chunk struct {
 	MinTime, MaxTime int64
 	Encoding         ChunkEncoding

@@ -268,8 +268,9 @@ func (it *fieldIter) wantVarint() bool {
 	return true
 }
 
-// str turns received bytes into a string without copying. The buffer belongs to this message
-// alone and is never written again, so the string stays immutable.
+// str turns received bytes into a string without copying. The bytes are gRPC's and go back to
+// its pool once the message is decoded: such a string may only be read during decoding, and
+// whatever is kept must be copied (ScratchBuilder.Labels does for label sets).
 func str(b []byte) string {
 	if len(b) == 0 {
 		return ""
@@ -391,10 +392,10 @@ type SeriesResponse struct {
 	lb       labels.ScratchBuilder
 }
 
-// compactChunks moves the frame's chunk bytes into one buffer of their own. Decoded chunks point
-// into the message, and the engine keeps every series of a selector until the query ends: without
-// this, each kept series would keep its whole message alive, label and protobuf bytes included,
-// which the labels (copied when decoded) no longer need.
+// compactChunks copies the frame's chunk bytes into one buffer of their own. Decoded chunks
+// point into gRPC's receive buffer, which goes back to its pool after decoding; one buffer per
+// frame rather than one per chunk also saves an allocation per series, and the engine keeps
+// every series of a selector until the query ends.
 func (r *SeriesResponse) compactChunks() {
 	n := 0
 	for i := range r.Series {
@@ -457,7 +458,11 @@ func (r *SeriesResponse) Unmarshal(b []byte) error {
 			}
 		}
 	}
-	return it.err
+	if it.err != nil {
+		return it.err
+	}
+	r.compactChunks()
+	return nil
 }
 
 // LabelsResponse is thanos.LabelNamesResponse or thanos.LabelValuesResponse; both carry the

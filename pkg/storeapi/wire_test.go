@@ -2,12 +2,14 @@ package storeapi
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -288,5 +290,67 @@ func TestExplainNothingListensInPod(t *testing.T) {
 	}
 	if strings.Contains(got, "TLS") {
 		t.Errorf("%q blames TLS", got)
+	}
+}
+
+// gRPC hands the codec pooled buffers and reuses them once Unmarshal returns: nothing decoded may
+// point into them. The message arrives split over two buffers, as a stream's frames do, and both
+// are overwritten after decoding.
+func TestDecodedSeriesOutliveReceiveBuffers(t *testing.T) {
+	var msg, inner []byte
+	for _, job := range []string{"api", "db"} {
+		inner = protowire.AppendTag(inner, 1, protowire.BytesType)
+		inner = protowire.AppendBytes(inner, series([][2]string{{"__name__", "up"}, {"job", job}},
+			aggrChunk(1000, 3000, 0, xorChunk(t, 1000, 2000, 3000))))
+	}
+	msg = protowire.AppendTag(msg, 4, protowire.BytesType)
+	msg = protowire.AppendBytes(msg, inner)
+	var warn []byte
+	warn = protowire.AppendTag(warn, 2, protowire.BytesType)
+	warn = protowire.AppendString(warn, "store is slow")
+	msg = append(msg, warn...)
+
+	half := len(msg) / 2
+	a, b := slices.Clone(msg[:half]), slices.Clone(msg[half:])
+	var r SeriesResponse
+	if err := (rawCodec{}).Unmarshal(mem.BufferSlice{mem.SliceBuffer(a), mem.SliceBuffer(b)}, &r); err != nil {
+		t.Fatal(err)
+	}
+	one := slices.Clone(msg)
+	var r1 SeriesResponse
+	if err := (rawCodec{}).Unmarshal(mem.BufferSlice{mem.SliceBuffer(one)}, &r1); err != nil {
+		t.Fatal(err)
+	}
+	for _, buf := range [][]byte{a, b, one} {
+		for i := range buf {
+			buf[i] = 0xff
+		}
+	}
+	for _, got := range []*SeriesResponse{&r, &r1} {
+		if len(got.Series) != 2 || got.Series[0].Labels.String() != `{__name__="up", job="api"}` ||
+			got.Series[1].Labels.String() != `{__name__="up", job="db"}` {
+			t.Fatalf("labels after the buffers were reused: %v", got.Series)
+		}
+		if len(got.Warnings) != 1 || got.Warnings[0] != "store is slow" {
+			t.Fatalf("warnings after the buffers were reused: %q", got.Warnings)
+		}
+		for _, s := range got.Series {
+			c, err := s.Chunks[0].Decode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			it := c.Iterator(nil)
+			n := 0
+			for it.Next() == chunkenc.ValFloat {
+				ts, v := it.At()
+				if ts != int64(1000*(n+1)) || v != float64(ts)/10 {
+					t.Fatalf("series %s: sample %d is (%d, %g) after the buffers were reused", s.Labels, n, ts, v)
+				}
+				n++
+			}
+			if n != 3 || it.Err() != nil {
+				t.Fatalf("series %s: %d samples, err %v", s.Labels, n, it.Err())
+			}
+		}
 	}
 }
