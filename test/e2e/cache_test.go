@@ -103,17 +103,29 @@ func TestCacheRefreshReadsOnlyTheTail(t *testing.T) {
 	if refresh != tail || refresh.calls == 0 || refresh.calls >= first.calls || refresh.bytes >= first.bytes {
 		t.Errorf("the refresh read %+v; the new tail alone reads %+v, the first pass read %+v", refresh, tail, first)
 	}
-	// The oracle answers the same parts: where a counter resets within a window of a part's
-	// start, the Querier's own answer depends on where the range starts (see
-	// TestSplitEqualsUnsplit), and the parts' boundaries move with the time the bed started.
+	// The cache answers points up to end from the first pass's parts, each evaluated from its own
+	// start, and the rest from the tail evaluated alone; the oracle is the Querier over those same
+	// ranges. Where a counter resets within a window of one of their starts, the Querier's own
+	// answer depends on where the range starts (see TestSplitEqualsUnsplit), so the refreshed
+	// answer equals a fresh evaluation of the shifted range only where the Querier's two answers do.
+	cachedRanges := append(frontend.Split(start, end, 60_000, time.Hour), frontend.Part{Start: end + 60_000, End: end + shift})
+	startDependent := 0
 	for i, q := range dashboard {
-		want := oracleParts(t, theBed.QuerierHTTP, q, start+shift, end+shift, 60_000, time.Hour, false)
+		want := oracleRanges(t, theBed.QuerierHTTP, q, cachedRanges, start+shift, 60_000, false)
 		if d := diffResults(t, second[i], want, false); d != "" {
 			t.Errorf("%s, refreshed from the cache: %s", q, d)
+		}
+		shifted := oracleParts(t, theBed.QuerierHTTP, q, start+shift, end+shift, 60_000, time.Hour, false)
+		if diffResults(t, want, shifted, false) != "" {
+			startDependent++
+			continue
 		}
 		if d := diffResults(t, second[i], ask(uncached, q, start+shift, end+shift, nil), false); d != "" {
 			t.Errorf("%s, refreshed from the cache vs evaluated whole: %s", q, d)
 		}
+	}
+	if startDependent > 0 {
+		t.Logf("%d of %d queries: the Querier's answer depends on the range's start here", startDependent, len(dashboard))
 	}
 
 	// Other dedup settings are other answers: nothing cached under dedup=false may serve them.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/url"
 	"strconv"
 	"testing"
@@ -78,6 +79,13 @@ func TestSplitEqualsUnsplit(t *testing.T) {
 // oracleParts asks the Querier at base for each part of the split range and joins the answers.
 func oracleParts(t *testing.T, base, q string, start, end, step int64, iv time.Duration, dedup bool) *apiResponse {
 	t.Helper()
+	return oracleRanges(t, base, q, frontend.Split(start, end, step, iv), start, step, dedup)
+}
+
+// oracleRanges asks the Querier at base for each range query in parts, in order, and joins the
+// answers' points from time from (ms) on.
+func oracleRanges(t *testing.T, base, q string, parts []frontend.Part, from, step int64, dedup bool) *apiResponse {
+	t.Helper()
 	type merged struct {
 		metric map[string]string
 		values [][]any
@@ -85,7 +93,16 @@ func oracleParts(t *testing.T, base, q string, start, end, step int64, iv time.D
 	}
 	var order []string
 	bySeries := map[string]*merged{}
-	for _, p := range frontend.Split(start, end, step, iv) {
+	keep := func(points [][]any) [][]any {
+		var out [][]any
+		for _, pt := range points {
+			if ts, ok := pt[0].(float64); ok && int64(math.Round(ts*1000)) >= from {
+				out = append(out, pt)
+			}
+		}
+		return out
+	}
+	for _, p := range parts {
 		r, err := askOracleAt(base, "/api/v1/query_range", url.Values{"query": {q}, "start": {secs(p.Start)}, "end": {secs(p.End)},
 			"step": {strconv.FormatInt(step/1000, 10)}, "dedup": {strconv.FormatBool(dedup)}})
 		if err != nil {
@@ -106,13 +123,16 @@ func oracleParts(t *testing.T, base, q string, start, end, step int64, iv time.D
 				bySeries[k] = m
 				order = append(order, k)
 			}
-			m.values = append(m.values, s.Values...)
-			m.hists = append(m.hists, s.Histograms...)
+			m.values = append(m.values, keep(s.Values)...)
+			m.hists = append(m.hists, keep(s.Histograms)...)
 		}
 	}
 	out := make([]map[string]any, 0, len(order))
 	for _, k := range order {
 		m := bySeries[k]
+		if len(m.values) == 0 && len(m.hists) == 0 {
+			continue
+		}
 		s := map[string]any{"metric": m.metric}
 		if len(m.values) > 0 {
 			s["values"] = m.values
