@@ -319,6 +319,8 @@ func (o *StoreOptions) discover(ctx context.Context) ([]connect.Cluster, []conne
 		// Discovery makes a handful of small requests; client-go's default 5/s would queue them.
 		dcfg := rest.CopyConfig(cfg)
 		dcfg.QPS, dcfg.Burst = 50, 100
+		// The tunnels opened next resume the TLS session of these requests.
+		tunnel.ShareSessions(dcfg)
 		kc, err := kubernetes.NewForConfig(dcfg)
 		if err != nil {
 			return nil, nil, warnings, err

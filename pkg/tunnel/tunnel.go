@@ -5,6 +5,7 @@ package tunnel
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,12 +14,18 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
+	spdyroundtrip "k8s.io/apimachinery/pkg/util/httpstream/spdy"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
+	pfconstants "k8s.io/apimachinery/pkg/util/portforward"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/transport/spdy"
+	"k8s.io/client-go/transport/websocket"
 	streamhttp "k8s.io/streaming/pkg/httpstream"
+	streamspdy "k8s.io/streaming/pkg/httpstream/spdy"
 )
 
 // Transport names the protocol a tunnel ended up using.
@@ -143,13 +150,18 @@ func (t *Tunnel) dial(ctx context.Context) (streamhttp.Connection, Transport, er
 	}
 }
 
+// upgrade does what client-go's port-forward dialers do, with the TLS configuration of tlsConfig.
 func (t *Tunnel) upgrade() (streamhttp.Connection, Transport, error) {
+	tlsCfg, err := tlsConfig(t.cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	proxy := t.cfg.Proxy
+	if proxy == nil {
+		proxy = utilnet.NewProxierWithNoProxyCIDR(http.ProxyFromEnvironment)
+	}
 	if !t.opts.DisableWebSocket {
-		ws, err := portforward.NewSPDYOverWebsocketDialerForStreaming(t.url, t.cfg)
-		if err != nil {
-			return nil, "", err
-		}
-		conn, _, err := ws.Dial(portforward.PortForwardProtocolV1Name)
+		conn, err := t.upgradeWebSocket(tlsCfg, proxy)
 		if err == nil {
 			return conn, WebSocket, nil
 		}
@@ -159,7 +171,13 @@ func (t *Tunnel) upgrade() (streamhttp.Connection, Transport, error) {
 			return nil, "", err
 		}
 	}
-	rt, upgrader, err := spdy.RoundTripperFor(t.cfg)
+	upgrader, err := spdyroundtrip.NewRoundTripperWithConfig(spdyroundtrip.RoundTripperConfig{
+		TLS: tlsCfg, Proxier: proxy, PingPeriod: 5 * time.Second,
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	rt, err := rest.HTTPWrappersForConfig(t.cfg, upgrader)
 	if err != nil {
 		return nil, "", err
 	}
@@ -169,6 +187,29 @@ func (t *Tunnel) upgrade() (streamhttp.Connection, Transport, error) {
 		return nil, "", err
 	}
 	return conn, SPDY, nil
+}
+
+// upgradeWebSocket opens SPDY tunnelled through a WebSocket, as kubectl does first.
+func (t *Tunnel) upgradeWebSocket(tlsCfg *tls.Config, proxy func(*http.Request) (*url.URL, error)) (streamhttp.Connection, error) {
+	ws := &websocket.RoundTripper{TLSConfig: tlsCfg, Proxier: proxy}
+	rt, err := rest.HTTPWrappersForConfig(t.cfg, ws)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequest(http.MethodGet, t.url.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	c, err := websocket.Negotiate(rt, ws, req, pfconstants.WebsocketsSPDYTunnelingPrefix+portforward.PortForwardProtocolV1Name)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := streamspdy.NewClientConnectionWithPings(portforward.NewTunnelingConnection("client", c), portforward.PingPeriod)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return conn, nil
 }
 
 // Dial opens a stream to the pod's port. The returned conn reports the kubelet's error (for

@@ -1,0 +1,153 @@
+package tunnel
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+type handshake struct {
+	kind, user string
+	resumed    bool
+}
+
+// apiServer refuses every upgrade and records, per request, what it was, the client
+// certificate's common name and whether the TLS session was resumed.
+func apiServer(t *testing.T) (*httptest.Server, func() []handshake) {
+	var (
+		mu   sync.Mutex
+		seen []handshake
+	)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := handshake{kind: "discovery", resumed: r.TLS.DidResume}
+		if strings.HasSuffix(r.URL.Path, "/portforward") {
+			h.kind = "websocket"
+			if r.Header.Get("Upgrade") == "SPDY/3.1" {
+				h.kind = "spdy"
+			}
+		}
+		if len(r.TLS.PeerCertificates) > 0 {
+			h.user = r.TLS.PeerCertificates[0].Subject.CommonName
+		}
+		mu.Lock()
+		seen = append(seen, h)
+		mu.Unlock()
+		http.Error(w, "upgrade refused", http.StatusBadRequest)
+	}))
+	srv.EnableHTTP2 = true
+	srv.TLS = &tls.Config{ClientAuth: tls.RequestClientCert}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv, func() []handshake {
+		mu.Lock()
+		defer mu.Unlock()
+		out := seen
+		seen = nil
+		return out
+	}
+}
+
+func clientCert(t *testing.T, cn string) (certPEM, keyPEM []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kd, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd})
+}
+
+func userConfig(t *testing.T, srv *httptest.Server, cn string) *rest.Config {
+	cert, key := clientCert(t, cn)
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	return &rest.Config{Host: srv.URL, TLSClientConfig: rest.TLSClientConfig{CAData: ca, CertData: cert, KeyData: key}}
+}
+
+func discover(t *testing.T, cfg *rest.Config) {
+	t.Helper()
+	ShareSessions(cfg)
+	kc, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = kc.CoreV1().Services("").List(context.Background(), metav1.ListOptions{})
+}
+
+func openTunnel(t *testing.T, cfg *rest.Config) {
+	t.Helper()
+	tun, err := New(cfg, "eu", "p-0", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tun.Connect(context.Background()); err == nil {
+		t.Fatal("upgrade accepted by a server that refuses it")
+	}
+}
+
+// A tunnel opened after discovery's requests resumes their TLS session, over WebSocket and over
+// the SPDY fallback, and never a session of another client certificate: a resumed session
+// authenticates as the certificate of the handshake that created it.
+func TestTunnelsResumeDiscoverySessionOfTheirOwnIdentity(t *testing.T) {
+	srv, seen := apiServer(t)
+	alice, bob := userConfig(t, srv, "alice"), userConfig(t, srv, "bob")
+
+	discover(t, alice)
+	openTunnel(t, alice)
+	got := seen()
+	if len(got) != 3 || got[0].kind != "discovery" || got[1].kind != "websocket" || got[2].kind != "spdy" {
+		t.Fatalf("requests: %+v", got)
+	}
+	if got[0].resumed {
+		t.Fatal("the first connection resumed a session")
+	}
+	for _, h := range got {
+		if h.user != "alice" {
+			t.Fatalf("%s authenticated as %q, want alice", h.kind, h.user)
+		}
+	}
+	if !got[1].resumed || !got[2].resumed {
+		t.Fatalf("tunnels did not resume discovery's session: %+v", got[1:])
+	}
+
+	openTunnel(t, bob)
+	discover(t, bob)
+	openTunnel(t, bob)
+	got = seen()
+	if len(got) != 5 {
+		t.Fatalf("requests: %+v", got)
+	}
+	for _, h := range got {
+		if h.user != "bob" {
+			t.Fatalf("bob's %s authenticated as %q", h.kind, h.user)
+		}
+	}
+	if got[0].resumed {
+		t.Fatal("bob's first tunnel resumed alice's session")
+	}
+}
