@@ -74,9 +74,12 @@ func endpointArgs(eps []string) []string {
 
 // runOursProcess runs the plugin binary as a user would, printing JSON.
 func runOursProcess(ctx context.Context, plugin string, endpoints []string, pq promQuery) ([]byte, time.Duration, int64, error) {
+	return runTimed(ctx, plugin, oursArgs(endpoints, pq)...)
+}
+
+func oursArgs(endpoints []string, pq promQuery) []string {
 	args := append([]string{pq.Expr, "-o", "json"}, endpointArgs(endpoints)...)
-	args = append(args, timeArgs(pq)...)
-	return runTimed(ctx, plugin, args...)
+	return append(args, timeArgs(pq)...)
 }
 
 // runOursInProcess goes through the command's own options, validation and output, over stores

@@ -51,7 +51,7 @@ type hicardResult struct {
 	inProcess    [][]time.Duration
 }
 
-// benchHicard alternates ours as a process (its peak RSS from rusage), ours in this process over
+// benchHicard alternates ours as a process (its peak RSS from rusage, see runMeasured), ours in this process over
 // connections opened once, and a Querier started afresh for every single query, so that its
 // high-water mark belongs to that query alone.
 func benchHicard(ctx context.Context, ps *procs, bins, plugin string, endpoints []string, stores []*fanout.Store, queries []promQuery, reps int) (*hicardResult, error) {
@@ -62,7 +62,7 @@ func benchHicard(ctx context.Context, ps *procs, bins, plugin string, endpoints 
 			for k := range 3 {
 				switch (r + i + k) % 3 {
 				case 0:
-					body, d, rss, err := runOursProcess(ctx, plugin, endpoints, pq)
+					body, d, rss, err := runMeasured(ctx, plugin, oursArgs(endpoints, pq)...)
 					if err != nil {
 						return nil, fmt.Errorf("high cardinality %q (ours): %w", pq.Expr, err)
 					}

@@ -35,6 +35,10 @@ func main() {
 		serveBytesMain(os.Args[2:])
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == measureSubcommand {
+		measureMain(os.Args[2:])
+		return
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)

@@ -155,8 +155,9 @@ func poll(ctx context.Context, what string, watch []*proc, every time.Duration, 
 	return supervise.Poll(ctx, what, watch, every, true, fn)
 }
 
-// runTimed runs a short-lived command to completion and reports its wall time and peak RSS
-// (ru_maxrss, in KiB on Linux). Its stdout is returned; stderr goes into the error on failure.
+// runTimed runs a short-lived command to completion and reports its wall time and ru_maxrss (in
+// KiB on Linux), which is at least this process's peak RSS (see runMeasured). Its stdout is
+// returned; stderr goes into the error on failure.
 func runTimed(ctx context.Context, bin string, args ...string) (out []byte, wall time.Duration, maxRSSKB int64, err error) {
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, bin, args...)

@@ -146,7 +146,7 @@ func hicardRows(t *table, res *hicardResult, series int) {
 		rr := float64(median(orss)) / float64(median(trss))
 		t.add(row{name: "high cardinality peak RSS: " + name, ours: fmtMiB(median(orss)), ref: fmtMiB(median(trss)),
 			ratio: fmt.Sprintf("%.2f", rr), goal: goal(rr, 0.5, true),
-			note: fmt.Sprintf("ours ru_maxrss; Querier VmHWM, fresh per query (idle %s)", fmtMiB(median(tidle)))})
+			note: fmt.Sprintf("ours ru_maxrss of the process alone; Querier VmHWM, fresh per query (idle %s)", fmtMiB(median(tidle)))})
 		if res.ours[i][0].resultSz != res.theirs[i][0].resultSz {
 			t.add(row{name: "  MISMATCH " + name, note: fmt.Sprintf("ours %d series, Querier %d", res.ours[i][0].resultSz, res.theirs[i][0].resultSz)})
 		}
