@@ -204,7 +204,7 @@ func (t *Tunnel) upgradeWebSocket(tlsCfg *tls.Config, proxy func(*http.Request) 
 	if err != nil {
 		return nil, err
 	}
-	conn, err := streamspdy.NewClientConnectionWithPings(portforward.NewTunnelingConnection("client", c), portforward.PingPeriod)
+	conn, err := streamspdy.NewClientConnectionWithPings(&frameConn{Conn: portforward.NewTunnelingConnection("client", c)}, portforward.PingPeriod)
 	if err != nil {
 		c.Close()
 		return nil, err
