@@ -16,10 +16,12 @@ import (
 // server's certificate chain and signature and the server sign. With a session cache filled by
 // the discovery requests, the tunnels opened next resume instead.
 //
-// A resumed session keeps the client certificate of the handshake that created it, so sessions
-// are never shared between client identities: one cache per API server and client certificate
-// source (a token or impersonation travels in headers and does not matter here). Within a cache
-// sessions are keyed by server name; a server that rejects a ticket gets a full handshake.
+// A resumed session keeps the client certificate of the handshake that created it, and the
+// server's certificate is not verified again against the roots of the resuming configuration, so
+// sessions are never shared between client identities or trust settings: one cache per API
+// server, client certificate source and CA (a token or impersonation travels in headers and does
+// not matter here). Within a cache sessions are keyed by server name; a server that rejects a
+// ticket gets a full handshake.
 var sessionCaches sync.Map // identity → tls.ClientSessionCache
 
 func sessionsFor(cfg *rest.Config) tls.ClientSessionCache {
@@ -31,13 +33,16 @@ func sessionsFor(cfg *rest.Config) tls.ClientSessionCache {
 	return c.(tls.ClientSessionCache)
 }
 
-// identity names the API server and the source of the client certificate in cfg.
+// identity names the API server, the source of the client certificate and the trust settings in
+// cfg.
 func identity(cfg *rest.Config) string {
 	h := sha256.New()
 	t := cfg.TLSClientConfig
-	fmt.Fprintf(h, "%q %q %q %q %d %d\n", cfg.Host, t.ServerName, t.CertFile, t.KeyFile, len(t.CertData), len(t.KeyData))
+	fmt.Fprintf(h, "%q %q %q %q %q %t %d %d %d\n", cfg.Host, t.ServerName, t.CertFile, t.KeyFile, t.CAFile, t.Insecure,
+		len(t.CertData), len(t.KeyData), len(t.CAData))
 	h.Write(t.CertData)
 	h.Write(t.KeyData)
+	h.Write(t.CAData)
 	if e := cfg.ExecProvider; e != nil {
 		fmt.Fprintf(h, "exec %q %q %q %q\n", e.APIVersion, e.Command, e.Args, e.Env)
 	}

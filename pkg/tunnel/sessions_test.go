@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 type handshake struct {
@@ -149,5 +150,28 @@ func TestTunnelsResumeDiscoverySessionOfTheirOwnIdentity(t *testing.T) {
 	}
 	if got[0].resumed {
 		t.Fatal("bob's first tunnel resumed alice's session")
+	}
+}
+
+// Copies of one configuration (discovery's and the tunnels') share sessions; another client
+// certificate, CA or verification setting does not.
+func TestSessionIdentity(t *testing.T) {
+	base := &rest.Config{Host: "https://10.0.0.1:6443", TLSClientConfig: rest.TLSClientConfig{
+		CAData: []byte("ca"), CertData: []byte("cert"), KeyData: []byte("key")}}
+	if identity(base) != identity(rest.CopyConfig(base)) {
+		t.Fatal("a copy of the configuration has another identity")
+	}
+	for name, change := range map[string]func(*rest.Config){
+		"client certificate": func(c *rest.Config) { c.CertData = []byte("other") },
+		"CA":                 func(c *rest.Config) { c.CAData = []byte("other") },
+		"insecure":           func(c *rest.Config) { c.Insecure = true },
+		"server":             func(c *rest.Config) { c.Host = "https://10.0.0.2:6443" },
+		"exec plugin":        func(c *rest.Config) { c.ExecProvider = &clientcmdapi.ExecConfig{Command: "sso-login"} },
+	} {
+		c := rest.CopyConfig(base)
+		change(c)
+		if identity(c) == identity(base) {
+			t.Errorf("another %s, the same session cache", name)
+		}
 	}
 }
