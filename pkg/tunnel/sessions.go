@@ -54,8 +54,14 @@ func identity(cfg *rest.Config) string {
 // from cfg.
 func ShareSessions(cfg *rest.Config) {
 	cache := sessionsFor(cfg)
+	if cfg.Proxy == nil {
+		// client-go's default, set explicitly: a configuration with a proxy function gets a
+		// transport of its own, where one from client-go's cache may be in use by other clients,
+		// whose TLS configuration must not change under them.
+		cfg.Proxy = http.ProxyFromEnvironment
+	}
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
-		// client-go hands its cached transport here, wrapped, before any request is made. A
+		// client-go hands its new transport here, wrapped, before any request is made. A
 		// transport whose TLS configuration cannot be reached (a custom Transport in the
 		// config) keeps full handshakes.
 		if c, err := utilnet.TLSClientConfig(rt); err == nil && c != nil && c.ClientSessionCache == nil {

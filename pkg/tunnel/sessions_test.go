@@ -18,6 +18,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -173,5 +174,31 @@ func TestSessionIdentity(t *testing.T) {
 		if identity(c) == identity(base) {
 			t.Errorf("another %s, the same session cache", name)
 		}
+	}
+}
+
+// client-go shares one cached transport between equal configurations; sharing sessions for one
+// of them must leave the transport the others use as it is.
+func TestShareSessionsLeavesSharedTransportsAlone(t *testing.T) {
+	srv, _ := apiServer(t)
+	other := userConfig(t, srv, "alice")
+	rt, err := rest.TransportFor(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	discover(t, rest.CopyConfig(other))
+	c, err := utilnet.TLSClientConfig(rt)
+	if err != nil || c == nil {
+		t.Fatalf("TLS configuration of the cached transport: %v, %v", c, err)
+	}
+	if c.ClientSessionCache != nil {
+		t.Fatal("the transport client-go shares with another configuration got the session cache")
+	}
+	again, err := rest.TransportFor(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2, _ := utilnet.TLSClientConfig(again); c2 != c {
+		t.Fatal("the configuration no longer shares client-go's cached transport: the test shows nothing")
 	}
 }
