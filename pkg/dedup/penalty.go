@@ -78,10 +78,15 @@ var (
 // as Thanos does. That matters: Seek before the first Next looks at a's first
 // sample only.
 func newPenaltyIterator(a, b chunkenc.Iterator, counter bool) *penaltyIterator {
-	it := &penaltyIterator{a: a, b: b, cur: a, onA: true, lastT: math.MinInt64, counter: counter}
+	it := &penaltyIterator{}
+	it.reset(a, b, counter)
+	return it
+}
+
+func (it *penaltyIterator) reset(a, b chunkenc.Iterator, counter bool) {
+	*it = penaltyIterator{a: a, b: b, cur: a, onA: true, lastT: math.MinInt64, counter: counter}
 	it.aType = a.Next()
 	it.bType = b.Next()
-	return it
 }
 
 func (it *penaltyIterator) Next() chunkenc.ValueType {

@@ -107,19 +107,45 @@ type penaltySeries struct {
 func (s *penaltySeries) Labels() labels.Labels { return s.lset }
 
 // Iterator folds the replicas left to right, so the first replica sits
-// deepest in the tree and wins ties against every later one.
-func (s *penaltySeries) Iterator(chunkenc.Iterator) chunkenc.Iterator {
-	it := s.replica(0)
-	for i := 1; i < len(s.replicas); i++ {
-		it = newPenaltyIterator(it, s.replica(i), s.counter)
+// deepest in the tree and wins ties against every later one. It reuses prev
+// when it is a penalty tree of its own, down to the replicas' iterators: with
+// HA pairs every series of a selector is a penaltySeries, and the engine hands
+// each one the iterator of the one before (see Lane).
+func (s *penaltySeries) Iterator(prev chunkenc.Iterator) chunkenc.Iterator {
+	t, ok := prev.(*penaltyTree)
+	if !ok {
+		t = &penaltyTree{}
 	}
-	return it
+	n := len(s.replicas)
+	for len(t.replicas) < n {
+		t.replicas = append(t.replicas, nil)
+		t.counters = append(t.counters, counterReplica{})
+		t.merges = append(t.merges, penaltyIterator{})
+	}
+	var it chunkenc.Iterator
+	for i, r := range s.replicas {
+		t.replicas[i] = r.Iterator(t.replicas[i])
+		var in chunkenc.Iterator = t.replicas[i]
+		if s.counter {
+			t.counters[i] = counterReplica{Iterator: in}
+			in = &t.counters[i]
+		}
+		if i == 0 {
+			it = in
+			continue
+		}
+		t.merges[i].reset(it, in, s.counter)
+		it = &t.merges[i]
+	}
+	t.Iterator = it
+	return t
 }
 
-func (s *penaltySeries) replica(i int) chunkenc.Iterator {
-	it := s.replicas[i].Iterator(nil)
-	if s.counter {
-		return &counterReplica{Iterator: it}
-	}
-	return it
+// penaltyTree is what penaltySeries.Iterator returns: the root of the merge,
+// and the parts of the tree kept for the next series.
+type penaltyTree struct {
+	chunkenc.Iterator
+	replicas []chunkenc.Iterator
+	counters []counterReplica
+	merges   []penaltyIterator // merges[i] joins replica i to the ones before it; merges[0] is unused
 }
