@@ -21,12 +21,22 @@ type gapfillSeries struct {
 
 func (s *gapfillSeries) Labels() labels.Labels { return s.lset }
 
-func (s *gapfillSeries) Iterator(chunkenc.Iterator) chunkenc.Iterator {
-	lanes := make([]gapLane, len(s.replicas))
-	for i, r := range s.replicas {
-		lanes[i].it = r.Iterator(nil)
+func (s *gapfillSeries) Iterator(prev chunkenc.Iterator) chunkenc.Iterator {
+	// The previous series' iterator is reused with its replicas' iterators, as penaltySeries does.
+	it, ok := prev.(*gapfillIterator)
+	if !ok {
+		it = &gapfillIterator{}
 	}
-	return &gapfillIterator{lanes: lanes, counter: s.counter, cur: -1}
+	lanes := it.lanes[:0]
+	for i, r := range s.replicas {
+		var old chunkenc.Iterator
+		if i < len(it.lanes) {
+			old = it.lanes[i].it
+		}
+		lanes = append(lanes, gapLane{it: r.Iterator(old)})
+	}
+	*it = gapfillIterator{lanes: lanes, counter: s.counter, cur: -1}
+	return it
 }
 
 // gapSample is what the merge needs to remember of one sample. v is only

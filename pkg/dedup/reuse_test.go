@@ -9,10 +9,10 @@ import (
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 )
 
-// The engine hands each series the iterator of the one before. A penalty merge read through the
-// previous series' tree must give what a fresh one gives, whatever the replica counts of the two
-// series, with and without counter adjustment.
-func TestPenaltyIteratorReuse(t *testing.T) {
+// The engine hands each series the iterator of the one before. A merge read through the previous
+// series' iterator must give what a fresh one gives, whatever the replica counts of the two
+// series, with and without counter adjustment, for penalty and gapfill.
+func TestMergeIteratorReuse(t *testing.T) {
 	// Times in seconds; replica switches need gaps longer than twice the scrape interval.
 	sec := func(tv ...float64) []sample {
 		for i := 0; i < len(tv); i += 2 {
@@ -32,8 +32,12 @@ func TestPenaltyIteratorReuse(t *testing.T) {
 	in = append(in, replicas(labels.FromStrings("s", "c"),
 		sec(0, 3, 10, 2, 20, 1),
 		sec(3, 30, 13, 20, 23, 10, 90, 11))...)
-	for _, fn := range []string{"rate", ""} {
-		set := NewSeriesSet(newTestSet(in...), fn, Penalty)
+	for _, c := range []struct {
+		algo Algorithm
+		fn   string
+	}{{Penalty, "rate"}, {Penalty, ""}, {Gapfill, "rate"}, {Gapfill, ""}} {
+		fn := c.fn
+		set := NewSeriesSet(newTestSet(in...), fn, c.algo)
 		var prev chunkenc.Iterator
 		n, reused := 0, 0
 		for set.Next() {
@@ -44,13 +48,13 @@ func TestPenaltyIteratorReuse(t *testing.T) {
 				reused++
 			}
 			if got := collect(t, it); !reflect.DeepEqual(got, want) {
-				t.Fatalf("fn %q, series %s: %v through the previous series' iterator, %v through a fresh one", fn, s.Labels(), got, want)
+				t.Fatalf("%s, fn %q, series %s: %v through the previous series' iterator, %v through a fresh one", c.algo, fn, s.Labels(), got, want)
 			}
 			prev = it
 			n++
 		}
 		if n != 3 || reused != 2 {
-			t.Fatalf("fn %q: %d series, %d reused an iterator", fn, n, reused)
+			t.Fatalf("%s, fn %q: %d series, %d reused an iterator", c.algo, fn, n, reused)
 		}
 	}
 }
