@@ -94,15 +94,11 @@ func (l *Lane) Reset(chunks []chunkenc.Iterator, fn string, mint, maxt int64) ch
 	return l
 }
 
-// NewBoundedIterator limits it to [mint, maxt] with Thanos's semantics: Next
-// gives up for good once a sample lies past maxt, while Seek only refuses
-// targets past maxt and may itself land on a later sample. Samples before
-// mint are skipped, but they still shape what it produces (for example a
-// counter total).
-func NewBoundedIterator(it chunkenc.Iterator, mint, maxt int64) chunkenc.Iterator {
-	return &boundedIterator{Iterator: it, mint: mint, maxt: maxt}
-}
-
+// boundedIterator limits its iterator to [mint, maxt] with Thanos's
+// semantics: Next gives up for good once a sample lies past maxt, while Seek
+// only refuses targets past maxt and may itself land on a later sample.
+// Samples before mint are skipped, but they still shape what it produces (for
+// example a counter total).
 type boundedIterator struct {
 	chunkenc.Iterator
 	mint, maxt int64
