@@ -120,6 +120,8 @@ func (s *penaltySeries) Iterator(prev chunkenc.Iterator) chunkenc.Iterator {
 	for len(t.replicas) < n {
 		t.replicas = append(t.replicas, nil)
 		t.counters = append(t.counters, counterReplica{})
+	}
+	for len(t.merges) < n-1 {
 		t.merges = append(t.merges, penaltyIterator{})
 	}
 	var it chunkenc.Iterator
@@ -134,8 +136,8 @@ func (s *penaltySeries) Iterator(prev chunkenc.Iterator) chunkenc.Iterator {
 			it = in
 			continue
 		}
-		t.merges[i].reset(it, in, s.counter)
-		it = &t.merges[i]
+		t.merges[i-1].reset(it, in, s.counter)
+		it = &t.merges[i-1]
 	}
 	t.Iterator = it
 	return t
@@ -147,5 +149,5 @@ type penaltyTree struct {
 	chunkenc.Iterator
 	replicas []chunkenc.Iterator
 	counters []counterReplica
-	merges   []penaltyIterator // merges[i] joins replica i to the ones before it; merges[0] is unused
+	merges   []penaltyIterator // merges[i] joins replica i+1 to the ones before it
 }
