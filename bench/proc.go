@@ -171,11 +171,14 @@ func runTimed(ctx context.Context, bin string, args ...string) (out []byte, wall
 			maxRSSKB = ru.Maxrss
 		}
 	}
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			err = fmt.Errorf("%s: %w: %s", filepath.Base(bin), err, strings.TrimSpace(stderr.String()))
-		}
+	return stdout.Bytes(), wall, maxRSSKB, commandError(bin, err, &stderr)
+}
+
+// commandError names the command a failed run was of and adds what it wrote to stderr.
+func commandError(bin string, err error, stderr *bytes.Buffer) error {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return fmt.Errorf("%s: %w: %s", filepath.Base(bin), err, strings.TrimSpace(stderr.String()))
 	}
-	return stdout.Bytes(), wall, maxRSSKB, err
+	return err
 }

@@ -3,13 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -45,13 +43,8 @@ func runMeasured(ctx context.Context, bin string, args ...string) (out []byte, w
 	}
 	w.Close()
 	report, rerr := io.ReadAll(r)
-	err = cmd.Wait()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			err = fmt.Errorf("%s: %w: %s", filepath.Base(bin), err, strings.TrimSpace(stderr.String()))
-		}
-		return stdout.Bytes(), 0, 0, err
+	if err := cmd.Wait(); err != nil {
+		return stdout.Bytes(), 0, 0, commandError(bin, err, &stderr)
 	}
 	if rerr != nil {
 		return nil, 0, 0, rerr
