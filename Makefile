@@ -10,7 +10,7 @@ BED_DIR    ?= $(CURDIR)/.bed
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS    := -s -w -X github.com/globalquery/kubectl-globalquery/pkg/cmd.Version=$(VERSION)
 PLUGIN     := $(BIN)/kubectl-globalquery
-TOOLS      := etcd kwok thanos prometheus kube-apiserver krew histogram-target
+TOOLS      := etcd kwok thanos prometheus kube-apiserver krew histogram-target toxiproxy
 
 .PHONY: all build tools test test-unit vet bed bed-down demo dist clean $(addprefix tool-,$(TOOLS))
 

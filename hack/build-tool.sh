@@ -109,6 +109,15 @@ krew)
   GOBIN=$bin go install -trimpath "sigs.k8s.io/krew/cmd/krew@$v"
   stamp krew "$v"
   ;;
+toxiproxy)
+  # Shopify's TCP proxy with injectable faults, for the fault suite: the server and its CLI.
+  v=$TOXIPROXY_VERSION
+  stamp_ok toxiproxy-server "$v" && exit 0
+  log "toxiproxy $v"
+  GOBIN=$bin go install -trimpath "github.com/Shopify/toxiproxy/v2/cmd/server@$v"
+  mv "$bin/server" "$bin/toxiproxy-server"
+  stamp toxiproxy-server "$v"
+  ;;
 *)
   echo "build-tool: unknown tool $tool" >&2
   exit 2
