@@ -10,9 +10,9 @@ BED_DIR    ?= $(CURDIR)/.bed
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS    := -s -w -X github.com/globalquery/kubectl-globalquery/pkg/cmd.Version=$(VERSION)
 PLUGIN     := $(BIN)/kubectl-globalquery
-TOOLS      := etcd kwok thanos prometheus kube-apiserver krew histogram-target toxiproxy
+TOOLS      := etcd kwok thanos prometheus kube-apiserver krew histogram-target toxiproxy validate-krew-manifest
 
-.PHONY: all build tools test test-unit vet bed bed-down demo dist clean $(addprefix tool-,$(TOOLS))
+.PHONY: all build tools test test-unit vet validate-manifest bed bed-down demo dist clean $(addprefix tool-,$(TOOLS))
 
 all: build
 
@@ -35,7 +35,16 @@ test-unit:
 # stop it when they end.
 test: vet
 	@$(MAKE) --no-print-directory -j3 tools
+	@$(MAKE) --no-print-directory validate-manifest
 	GLOBALQUERY_REQUIRE_BED=1 $(GO) test -count=1 -timeout 20m ./...
+
+# plugin.yaml through krew's own validate-krew-manifest, which wants the file named after the
+# plugin. Its install check (sha256, LICENSE extracted) needs the archives: the krew e2e test
+# runs it on this platform's archive.
+validate-manifest: tool-validate-krew-manifest
+	@d=$$(mktemp -d) && cp plugin.yaml "$$d/globalquery.yaml" && \
+	  $(BIN)/validate-krew-manifest -manifest "$$d/globalquery.yaml" -skip-install; \
+	  rc=$$?; rm -rf "$$d"; exit $$rc
 
 bed:
 	@$(MAKE) --no-print-directory -j3 tools

@@ -109,6 +109,14 @@ krew)
   GOBIN=$bin go install -trimpath "sigs.k8s.io/krew/cmd/krew@$v"
   stamp krew "$v"
   ;;
+validate-krew-manifest)
+  # krew's manifest check: structure, platforms, and installs that must extract a LICENSE.
+  v=$KREW_VERSION
+  stamp_ok validate-krew-manifest "$v" && exit 0
+  log "validate-krew-manifest $v"
+  GOBIN=$bin go install -trimpath "sigs.k8s.io/krew/cmd/validate-krew-manifest@$v"
+  stamp validate-krew-manifest "$v"
+  ;;
 toxiproxy)
   # Shopify's TCP proxy with injectable faults, for the fault suite: the server and its CLI.
   v=$TOXIPROXY_VERSION
