@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 	"github.com/prometheus/prometheus/util/annotations"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/dedup"
+	"github.com/globalquery/kubectl-globalquery/pkg/failure"
 	"github.com/globalquery/kubectl-globalquery/pkg/storeapi"
 )
 
@@ -29,14 +28,28 @@ type Options struct {
 	PartialResponse bool
 	// ResponseBatchSize asks stores that support it to send series in batches.
 	ResponseBatchSize int64
-	// StoreTimeout bounds each store's whole Series stream; 0 leaves only the query's deadline.
+	// StoreTimeout bounds each store's whole Series stream, retries included; 0 leaves only the
+	// query's deadline.
 	StoreTimeout time.Duration
+	// MaxRetries is how often a store's Series call is tried again after a transient failure
+	// (a reset, a dropped tunnel), with RetryBackoff doubling between attempts; OnRetry, when
+	// set, is called for each retry.
+	MaxRetries   int
+	RetryBackoff time.Duration
+	OnRetry      func()
 	// MaxSeries fails a query that reads more series than this from the stores, counted over
 	// all its selectors after merging the stores' answers and before dedup; 0 is no limit.
 	MaxSeries int64
 }
 
 func (o *Options) dedup() bool { return o.Dedup && len(o.ReplicaLabels) > 0 }
+
+func (o *Options) retryBackoff() time.Duration {
+	if o.RetryBackoff > 0 {
+		return o.RetryBackoff
+	}
+	return failure.BackoffBase
+}
 
 // Queryable is a storage.Queryable over a fixed set of stores.
 type Queryable struct {
@@ -85,7 +98,7 @@ func (qr *querier) Select(ctx context.Context, _ bool, hints *storage.SelectHint
 			stores = append(stores, s)
 		}
 	}
-	srcs, names, warns, err := openAll(ctx, stores, req, opts)
+	srcs, names, warns, err := readAll(ctx, stores, req, opts)
 	if err != nil {
 		return storage.ErrSeriesSet(err)
 	}
@@ -103,65 +116,6 @@ func (qr *querier) Select(ctx context.Context, _ bool, hints *storage.SelectHint
 		return set
 	}
 	return dedup.NewSeriesSet(set, fn, opts.DedupAlgorithm)
-}
-
-// openAll starts a Series call on every store at once. With partial responses allowed, a store
-// that cannot even start is reported as a warning; otherwise it fails the whole selection.
-func openAll(ctx context.Context, stores []*Store, req *storeapi.SeriesRequest, opts *Options) ([]seriesSource, []string, []string, error) {
-	srcs := make([]seriesSource, len(stores))
-	errs := make([]error, len(stores))
-	var wg sync.WaitGroup
-	for i, s := range stores {
-		wg.Go(func() {
-			r := *req
-			if opts.dedup() && s.Info.SupportsWithoutReplicaLabels {
-				r.WithoutReplicaLabels = opts.ReplicaLabels
-			}
-			s.Stats.SeriesCalls.Add(1)
-			sctx, cancel := context.WithCancel(ctx)
-			if opts.StoreTimeout > 0 {
-				sctx, cancel = context.WithTimeoutCause(ctx, opts.StoreTimeout, &storeTimeoutError{d: opts.StoreTimeout})
-			}
-			st, err := s.Client.Series(sctx, &r)
-			if err != nil {
-				errs[i] = &sourceError{store: s.Name, err: withCause(sctx, err)}
-				cancel()
-				return
-			}
-			// The source owns cancel and calls it when the stream ends or is closed.
-			var src seriesSource = &countingSource{st: st, stats: &s.Stats, ctx: sctx, cancel: cancel}
-			if opts.dedup() && !s.Info.SupportsWithoutReplicaLabels {
-				// This store keeps replica labels in place, so stripping them here can break its
-				// sort order: read it whole and sort.
-				src = newSortedSource(src, opts.ReplicaLabels)
-			}
-			srcs[i] = src
-		})
-	}
-	wg.Wait()
-
-	var (
-		okSrcs []seriesSource
-		names  []string
-		warns  []string
-	)
-	for i, err := range errs {
-		if err == nil {
-			okSrcs = append(okSrcs, srcs[i])
-			names = append(names, stores[i].Name)
-			continue
-		}
-		if !opts.PartialResponse {
-			for _, s := range srcs {
-				if s != nil {
-					s.Close()
-				}
-			}
-			return nil, nil, nil, err
-		}
-		warns = append(warns, PartialWarning(err))
-	}
-	return okSrcs, names, warns, nil
 }
 
 // groupSeriesSet turns merged groups into series. With dedup it yields, per label set, one series
@@ -282,38 +236,6 @@ func (c *countingSource) Err() error {
 }
 func (c *countingSource) Warnings() []string { return c.st.Warnings() }
 func (c *countingSource) Close()             { c.finish(); c.st.Close() }
-
-// sortedSource buffers a whole stream, strips replica labels and sorts what is left.
-type sortedSource struct {
-	st     seriesSource
-	series []*storeapi.Series
-	i      int
-	err    error
-}
-
-func newSortedSource(st seriesSource, replicaLabels []string) *sortedSource {
-	s := &sortedSource{st: st, i: -1}
-	for st.Next() {
-		ser := st.At()
-		ser.Labels = stripLabels(ser.Labels, replicaLabels)
-		s.series = append(s.series, ser)
-	}
-	s.err = st.Err()
-	slices.SortStableFunc(s.series, func(a, b *storeapi.Series) int { return labels.Compare(a.Labels, b.Labels) })
-	return s
-}
-
-func (s *sortedSource) Next() bool {
-	if s.err != nil || s.i+1 >= len(s.series) {
-		return false
-	}
-	s.i++
-	return true
-}
-func (s *sortedSource) At() *storeapi.Series { return s.series[s.i] }
-func (s *sortedSource) Err() error           { return s.err }
-func (s *sortedSource) Warnings() []string   { return s.st.Warnings() }
-func (s *sortedSource) Close()               { s.st.Close() }
 
 // storeTimeoutError is the cause recorded when a store exceeds --store-timeout.
 type storeTimeoutError struct{ d time.Duration }

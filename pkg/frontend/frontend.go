@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/prometheus/storage"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/engine"
+	"github.com/globalquery/kubectl-globalquery/pkg/failure"
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
 )
 
@@ -66,7 +67,7 @@ func New(eng *engine.Engine, o Options) *Frontend {
 		o.Now = time.Now
 	}
 	if o.RetryBackoff <= 0 {
-		o.RetryBackoff = backoffBase
+		o.RetryBackoff = failure.BackoffBase
 	}
 	return &Frontend{Engine: eng, opts: o}
 }
@@ -116,7 +117,12 @@ func (f *Frontend) Range(ctx context.Context, r Request) (*engine.Result, error)
 }
 
 func (f *Frontend) queryable(r Request, st *queryStats) *countingQueryable {
-	var q storage.Queryable = &fanout.Queryable{Stores: r.Stores, Opts: r.Fanout}
+	// Each store retries on its own, before anything is merged: a blip costs that store's
+	// stream again, not the whole evaluation, and works the same with partial responses.
+	fo := r.Fanout
+	fo.MaxRetries, fo.RetryBackoff = f.opts.MaxRetries, f.opts.RetryBackoff
+	fo.OnRetry = func() { addInt64(&st.retries, 1) }
+	var q storage.Queryable = &fanout.Queryable{Stores: r.Stores, Opts: fo}
 	if r.Queryable != nil {
 		q = r.Queryable
 	}

@@ -70,6 +70,14 @@ type Client struct {
 // NewClient wraps an established gRPC connection.
 func NewClient(conn grpc.ClientConnInterface) *Client { return &Client{conn: conn} }
 
+// ResetBackoff makes a connection that failed reconnect at once on its next call instead of
+// after gRPC's reconnect backoff, which grows to minutes while a store is down.
+func (c *Client) ResetBackoff() {
+	if r, ok := c.conn.(interface{ ResetConnectBackoff() }); ok {
+		r.ResetConnectBackoff()
+	}
+}
+
 // Info asks the store for its external label sets and time range (thanos.info.Info/Info;
 // Store.Info no longer exists in current Thanos).
 func (c *Client) Info(ctx context.Context) (*Info, error) {
