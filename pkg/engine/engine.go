@@ -67,8 +67,12 @@ type Result struct {
 // stores, shapes its answers.
 func (e *Engine) Options() Options { return e.opts }
 
-// Validate parses qs and returns a *ParseError pointing at the position of the problem.
+// Validate parses qs and returns a *ParseError pointing at the position of the problem, or a
+// *LimitError, without parsing, for a query the limits refuse.
 func Validate(qs string) error {
+	if err := CheckLimits(qs); err != nil {
+		return err
+	}
 	if _, err := parser.NewParser(parser.Options{}).ParseExpr(qs); err != nil {
 		return newParseError(qs, err)
 	}
@@ -77,6 +81,9 @@ func Validate(qs string) error {
 
 // Instant evaluates qs at ts.
 func (e *Engine) Instant(ctx context.Context, q storage.Queryable, qs string, ts time.Time) (*Result, error) {
+	if err := CheckLimits(qs); err != nil {
+		return nil, err
+	}
 	qry, err := e.eng.NewInstantQuery(ctx, q, nil, qs, ts)
 	if err != nil {
 		return nil, newParseError(qs, err)
@@ -86,6 +93,9 @@ func (e *Engine) Instant(ctx context.Context, q storage.Queryable, qs string, ts
 
 // Range evaluates qs from start to end every step.
 func (e *Engine) Range(ctx context.Context, q storage.Queryable, qs string, start, end time.Time, step time.Duration) (*Result, error) {
+	if err := CheckLimits(qs); err != nil {
+		return nil, err
+	}
 	qry, err := e.eng.NewRangeQuery(ctx, q, nil, qs, start, end, step)
 	if err != nil {
 		return nil, newParseError(qs, err)
