@@ -31,7 +31,7 @@ type ServeOptions struct {
 	Listen                     string
 	LookbackDelta, EvalTimeout time.Duration
 	MaxSamples                 int
-	CacheDir                   string
+	ResultsCacheDir            string
 	NoCache                    bool
 }
 
@@ -58,8 +58,9 @@ naming any other host are refused, so that web pages cannot reach the API throug
 
 As a Thanos Query Frontend would, range queries are split at --split-interval boundaries and
 evaluated in parallel, transient store or tunnel failures are retried (--max-retries), and the
-split results are cached (in memory; on disk too with --cache-dir; --no-cache turns it off), so
-that a dashboard refresh evaluates only the new tail. --log-slow-queries logs slow queries.
+split results are cached (in memory; on disk too with --results-cache-dir; --no-cache turns it
+off), so that a dashboard refresh evaluates only the new tail. --log-slow-queries logs slow
+queries.
 
 Stores are discovered once, at start; restart to pick up Prometheus pods created since.
 SIGINT or SIGTERM stops it, letting requests in flight finish for 10s.`,
@@ -88,7 +89,8 @@ SIGINT or SIGTERM stops it, letting requests in flight finish for 10s.`,
 	fs.DurationVar(&o.EvalTimeout, "timeout", o.EvalTimeout, "Maximum time to evaluate a query; a request's timeout parameter may only shorten it")
 	fs.IntVar(&o.MaxSamples, "max-samples", 50_000_000, "Maximum number of samples a query may load into memory")
 	o.FrontendOptions.addFlags(fs)
-	fs.StringVar(&o.CacheDir, "cache-dir", "", "Also keep cached range results on disk in this directory, across restarts (e.g. "+defaultCacheDir()+")")
+	// Not --cache-dir: that one is kubectl's (its discovery cache), as on every command.
+	fs.StringVar(&o.ResultsCacheDir, "results-cache-dir", "", "Also keep cached range results on disk in this directory, across restarts (e.g. "+defaultResultsCacheDir()+")")
 	fs.BoolVar(&o.NoCache, "no-cache", false, "Do not cache range query results (by default they are cached in memory, split by --split-interval)")
 	return cmd
 }
@@ -104,8 +106,8 @@ func (o *ServeOptions) Validate() error {
 	if o.EvalTimeout <= 0 {
 		return usageError("--timeout must be positive")
 	}
-	if o.NoCache && o.CacheDir != "" {
-		return usageError("--no-cache and --cache-dir cannot be used together")
+	if o.NoCache && o.ResultsCacheDir != "" {
+		return usageError("--no-cache and --results-cache-dir cannot be used together")
 	}
 	return o.FrontendOptions.validate()
 }
@@ -135,8 +137,8 @@ func (o *ServeOptions) Run(ctx context.Context) error {
 
 	var cache *frontend.ResultsCache
 	if !o.NoCache {
-		if cache, err = frontend.NewResultsCache(memoryCacheBytes, o.CacheDir); err != nil {
-			return fmt.Errorf("--cache-dir: %w", err)
+		if cache, err = frontend.NewResultsCache(memoryCacheBytes, o.ResultsCacheDir); err != nil {
+			return fmt.Errorf("--results-cache-dir: %w", err)
 		}
 	}
 	eng := engine.New(engine.Options{LookbackDelta: o.LookbackDelta, Timeout: o.EvalTimeout, MaxSamples: o.MaxSamples})
@@ -162,8 +164,8 @@ func (o *ServeOptions) Run(ctx context.Context) error {
 	return serve.Serve(ctx, ln, h, shutdownGrace)
 }
 
-// defaultCacheDir is where a disk cache conventionally goes, for the flag's help.
-func defaultCacheDir() string {
+// defaultResultsCacheDir is where a disk cache conventionally goes, for the flag's help.
+func defaultResultsCacheDir() string {
 	if d, err := os.UserCacheDir(); err == nil {
 		return filepath.Join(d, "kubectl-globalquery")
 	}
