@@ -107,7 +107,7 @@ func (e *Engine) exec(ctx context.Context, qry promql.Query) (*Result, error) {
 	defer qry.Close()
 	res := qry.Exec(ctx)
 	if res.Err != nil {
-		return nil, e.explain(res.Err)
+		return nil, e.explain(ctx, res.Err)
 	}
 	out := &Result{Value: detach(res.Value), Warnings: res.Warnings}
 	if st := qry.Stats(); st != nil && st.Samples != nil {
@@ -147,7 +147,10 @@ func detach(v parser.Value) parser.Value {
 }
 
 // explain turns the engine's terse errors into ones that say what to do.
-func (e *Engine) explain(err error) error {
+func (e *Engine) explain(ctx context.Context, err error) error {
+	if ended := e.ended(ctx, err); ended != nil {
+		return ended
+	}
 	var (
 		tooMany promql.ErrTooManySamples
 		timeout promql.ErrQueryTimeout
@@ -157,9 +160,9 @@ func (e *Engine) explain(err error) error {
 	case errors.As(err, &tooMany):
 		return fmt.Errorf("query would load more than %d samples into memory (--max-samples); narrow the selectors or the time range, or raise --max-samples", e.opts.MaxSamples)
 	case errors.As(err, &timeout) || errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("query timed out after %s (--timeout); narrow the query or raise --timeout: %w", e.opts.Timeout, err)
+		return &TimeoutError{Timeout: e.opts.Timeout, err: err}
 	case errors.As(err, &cancel) || errors.Is(err, context.Canceled):
-		return fmt.Errorf("query cancelled: %w", err)
+		return &CanceledError{err: err}
 	}
 	return err
 }
