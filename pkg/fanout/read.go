@@ -229,9 +229,14 @@ type bufferedSource struct {
 	i        int
 }
 
+// Next lets go of the series the merge has passed: what the engine keeps of it is its own, and
+// the frame it was decoded into can be freed once the merge has passed all of that frame.
 func (b *bufferedSource) Next() bool {
+	if b.i >= 0 {
+		b.series[b.i] = nil
+	}
 	if b.i+1 >= len(b.series) {
-		b.series = nil // what the merge has passed is the engine's now
+		b.series = nil
 		return false
 	}
 	b.i++
