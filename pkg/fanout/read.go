@@ -66,6 +66,14 @@ func readAll(ctx context.Context, stores []*Store, req *storeapi.SeriesRequest, 
 			failed = append(failed, err)
 		}
 	}
+	if len(failed) == 0 && len(srcs) == 0 && len(warns) > 0 {
+		// Partial, but no store answered: an empty answer would read as "no such series".
+		for _, err := range errs {
+			if !errors.Is(err, errStopped) {
+				failed = append(failed, err)
+			}
+		}
+	}
 	if len(failed) > 0 {
 		return nil, nil, nil, joinFailures(failed)
 	}

@@ -182,3 +182,16 @@ func TestSeriesLimitWhileReading(t *testing.T) {
 		}
 	}
 }
+
+// With partial responses, an answer needs at least one store: when none completes, the query
+// fails naming them all instead of answering "no series".
+func TestPartialWithNoStoreLeftFails(t *testing.T) {
+	stores := []*Store{
+		storeOf("eu-0", &fakeStore{series: names("a", "b"), stallAfter: 1}),
+		storeOf("us-0", &fakeStore{series: names("c"), stallAfter: 1}),
+	}
+	_, _, err := selectAll(t, stores, Options{StoreTimeout: 50 * time.Millisecond, PartialResponse: true})
+	if err == nil || !strings.Contains(err.Error(), "store eu-0:") || !strings.Contains(err.Error(), "store us-0:") {
+		t.Fatalf("got %v, want an error naming both stores", err)
+	}
+}
