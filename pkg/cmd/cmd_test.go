@@ -74,6 +74,9 @@ func TestValidateFlagCombinations(t *testing.T) {
 		{[]string{"up", "--endpoint", "a:1", "--all-contexts"}, "--endpoint skips discovery"},
 		{[]string{"up", "--all-contexts", "--context", "x"}, "cannot be used together"},
 		{[]string{"sum(up"}, "unclosed left parenthesis"},
+		{[]string{"up", "--series-batch-size", "-1"}, "--series-batch-size -1"},
+		{[]string{"up", "--since", "-1h"}, "--since -1h0m0s: want a positive duration"},
+		{[]string{"up", "--replica-label", ""}, "a replica label needs a name"},
 	} {
 		o := NewQueryOptions(genericiooptions.NewTestIOStreamsDiscard())
 		if err := QueryFlagSet(o).Parse(tc.args[1:]); err != nil {

@@ -153,6 +153,14 @@ func (o *StoreOptions) Validate() error {
 	if o.PreferQuerier && o.StoreSelector == "" {
 		return usageError("--prefer-querier chooses a Querier among the Thanos services that --store-selector finds: add --store-selector (e.g. app.kubernetes.io/component=query-layer)")
 	}
+	if o.SeriesBatchSize < 0 {
+		return usageError("--series-batch-size %d: want 0 (one series per message) or more", o.SeriesBatchSize)
+	}
+	for _, l := range o.ReplicaLabels {
+		if l == "" {
+			return usageError("--replica-label '': a replica label needs a name (e.g. --replica-label replica); leave the flag out for the defaults")
+		}
+	}
 	if o.MaxSeries < 0 {
 		return usageError("--max-series %d: want 0 (no limit) or more", o.MaxSeries)
 	}

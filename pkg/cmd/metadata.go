@@ -71,6 +71,9 @@ func newMetadataCommand(so *StoreOptions, kind metadataKind) *cobra.Command {
 		cmd.Flags().StringArrayVar(&o.Matches, "match", nil, "Only from series matching this selector; repeatable")
 	}
 	cmd.RunE = func(c *cobra.Command, args []string) error {
+		if since < 0 {
+			return usageError("--since %s: want a positive duration, e.g. --since 1h for the last hour", since)
+		}
 		if since > 0 {
 			if o.Start != "" || o.End != "" {
 				return usageError("--since cannot be combined with --start or --end")

@@ -94,6 +94,9 @@ func (o *QueryOptions) Validate() error {
 		return usageError("--output %q: want one of %s", o.Output, strings.Join(output.Formats(), ", "))
 	}
 	now := o.now()
+	if o.Since < 0 {
+		return usageError("--since %s: want a positive duration, e.g. --since 1h for the last hour", o.Since)
+	}
 	rangeFlags := o.Start != "" || o.End != "" || o.Step != "" || o.Since > 0
 	if o.PNG != "" && !rangeFlags {
 		return usageError("--png draws a range query: add --since or --start/--end")
