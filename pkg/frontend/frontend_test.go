@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -307,8 +308,12 @@ func TestTransient(t *testing.T) {
 func TestRetry(t *testing.T) {
 	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
 	store := testData(from)
+	// The parts of a split range are evaluated at once, and each may fail: one lock for the count.
+	var mu sync.Mutex
 	failures := 2
 	store.fail = func() error {
+		mu.Lock()
+		defer mu.Unlock()
 		if failures > 0 {
 			failures--
 			return fmt.Errorf("store eu/prom-0: %w", status.Error(codes.Unavailable, "error reading from server: EOF"))
@@ -326,7 +331,9 @@ func TestRetry(t *testing.T) {
 	if d := diffMatrix(got.Value.(promql.Matrix), want.Value.(promql.Matrix)); d != "" {
 		t.Fatalf("retried answer differs: %s", d)
 	}
+	mu.Lock()
 	failures = 100
+	mu.Unlock()
 	_, err = fe.Instant(context.Background(), Request{Query: `requests_total`, Start: end, Queryable: store})
 	var gu *GaveUpError
 	if !errors.As(err, &gu) || gu.Attempts != 3 || !strings.Contains(err.Error(), "store eu/prom-0") ||
