@@ -89,16 +89,32 @@ func NewHandler(o Options) http.Handler {
 	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "globalquery is Ready.")
 	})
+	// The mux answers other methods with a plain-text 405; clients of the API read errors as JSON.
+	for path, allow := range map[string]string{
+		"/api/v1/query": "GET, POST", "/api/v1/query_range": "GET, POST", "/api/v1/series": "GET, POST",
+		"/api/v1/labels": "GET, POST", "/api/v1/label/{name}/values": "GET", "/api/v1/status/buildinfo": "GET",
+	} {
+		mux.HandleFunc(path, methodNotAllowed(allow))
+	}
 	if !o.LoopbackOnly {
 		return mux
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !loopbackHost(r.Host) {
-			http.Error(w, fmt.Sprintf("host %q is not a loopback address; listen on a non-loopback address to serve other hosts", r.Host), http.StatusForbidden)
+			writeError(w, &apiError{typ: errBadData, status: http.StatusForbidden,
+				err: fmt.Errorf("host %q is not a loopback address; listen on a non-loopback address to serve other hosts", r.Host)})
 			return
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+func methodNotAllowed(allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeError(w, &apiError{typ: errBadData, status: http.StatusMethodNotAllowed,
+			err: fmt.Errorf("method %s is not allowed on %s: use %s", r.Method, r.URL.Path, strings.ReplaceAll(allow, ", ", " or "))})
+	}
 }
 
 func loopbackHost(hostport string) bool {
@@ -121,7 +137,8 @@ type request struct {
 	q      *fanout.Queryable
 }
 
-// begin parses the form, the Thanos parameters and the timeout.
+// begin parses the form, the Thanos parameters and the timeout. Unless it fails, the caller must
+// call the request's cancel.
 func (a *api) begin(r *http.Request) (*request, *apiError) {
 	if err := r.ParseForm(); err != nil {
 		return nil, badData("cannot parse the form: %w", err)
@@ -144,17 +161,13 @@ func (a *api) begin(r *http.Request) (*request, *apiError) {
 	if rl := r.Form["replicaLabels[]"]; len(rl) > 0 {
 		opts.ReplicaLabels = rl
 	}
-	ctx, cancel := r.Context(), context.CancelFunc(func() {})
-	if v := r.FormValue("timeout"); v != "" {
-		d, err := ParseDuration(v)
-		if err != nil {
-			return nil, badParam("timeout", err)
-		}
-		if d <= 0 {
-			return nil, badParam("timeout", fmt.Errorf("must be positive, got %s", v))
-		}
-		ctx, cancel = context.WithTimeout(ctx, d)
+	limit, aerr := a.timeout(r)
+	if aerr != nil {
+		return nil, aerr
 	}
+	// From the request's context, so that a client that goes away cancels the evaluation; the
+	// whole request within the limit, split parts and retries included.
+	ctx, cancel := context.WithTimeoutCause(r.Context(), limit.d, limit)
 	return &request{ctx: ctx, cancel: cancel, q: &fanout.Queryable{Stores: a.Stores, Opts: opts}}, nil
 }
 
@@ -173,6 +186,9 @@ func (a *api) timeParam(r *http.Request, name string, def time.Time) (time.Time,
 // parseQuery reports a bad query with the parser's own message, as Prometheus does, rather
 // than the command line's caret rendering.
 func (a *api) parseQuery(qs string) *apiError {
+	if err := engine.CheckLimits(qs); err != nil {
+		return badParam("query", err)
+	}
 	if _, err := a.parser.ParseExpr(qs); err != nil {
 		return badParam("query", err)
 	}
@@ -198,7 +214,7 @@ func (a *api) query(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := a.Frontend.Instant(req.ctx, frontend.Request{Query: qs, Start: ts, Stores: req.q.Stores, Fanout: req.q.Opts})
 	if err != nil {
-		writeError(w, classify(err))
+		writeError(w, classify(req.ctx, err))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -224,7 +240,7 @@ func (a *api) queryRange(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := a.Frontend.Range(req.ctx, frontend.Request{Query: qs, Start: start, End: end, Step: step, Stores: req.q.Stores, Fanout: req.q.Opts})
 	if err != nil {
-		writeError(w, classify(err))
+		writeError(w, classify(req.ctx, err))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -276,6 +292,9 @@ func (a *api) metaParams(r *http.Request) (start, end time.Time, sels [][]*label
 		limit = n
 	}
 	for _, m := range r.Form["match[]"] {
+		if err := engine.CheckLimits(m); err != nil {
+			return start, end, nil, 0, badParam("match[]", err)
+		}
 		ms, err := a.parser.ParseMetricSelector(m)
 		if err != nil {
 			return start, end, nil, 0, badParam("match[]", err)
@@ -326,7 +345,7 @@ func (a *api) beginMeta(r *http.Request, needMatch bool) (*metaRequest, *apiErro
 	q, err := req.q.Querier(start.UnixMilli(), end.UnixMilli())
 	if err != nil {
 		req.cancel()
-		return nil, classify(err)
+		return nil, classify(req.ctx, err)
 	}
 	return &metaRequest{request: req, querier: q, start: start.UnixMilli(), end: end.UnixMilli(), sels: sels, limit: limit}, nil
 }
@@ -346,7 +365,7 @@ func (a *api) series(w http.ResponseWriter, r *http.Request) {
 	// One more than the limit tells whether the answer was cut.
 	series, warns, err := SelectSeries(m.ctx, m.querier, m.sels, m.start, m.end, hintLimit(m.limit))
 	if err != nil {
-		writeError(w, classify(err))
+		writeError(w, classify(m.ctx, err))
 		return
 	}
 	if m.limit > 0 && len(series) > m.limit {
@@ -383,7 +402,7 @@ func (a *api) labelStrings(w http.ResponseWriter, r *http.Request, name string) 
 	defer m.close()
 	vals, warns, err := Labels(m.ctx, m.querier, name, m.sels, hintLimit(m.limit))
 	if err != nil {
-		writeError(w, classify(err))
+		writeError(w, classify(m.ctx, err))
 		return
 	}
 	if m.limit > 0 && len(vals) > m.limit {

@@ -91,7 +91,7 @@ func TestClassify(t *testing.T) {
 		{&engine.ParseError{Query: "x", Pos: 0, Msg: "bad"}, errBadData, 400},
 		{fmt.Errorf("vector cannot contain metrics with the same labelset"), errExec, 422},
 	} {
-		if got := classify(c.err); got.typ != c.typ || got.typ.code() != c.code {
+		if got := classify(context.Background(), c.err); got.typ != c.typ || got.typ.code() != c.code {
 			t.Errorf("%v: %s %d, want %s %d", c.err, got.typ, got.typ.code(), c.typ, c.code)
 		}
 	}

@@ -33,6 +33,14 @@ func ParseTime(s string, now time.Time) (time.Time, error) {
 		return MaxTime, nil
 	}
 	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		// ParseFloat also reads NaN and Inf, which name no time; nor does a number of seconds
+		// whose milliseconds overflow.
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return time.Time{}, fmt.Errorf("cannot parse %q: not a time; want RFC 3339 (2024-05-01T12:00:00Z) or Unix seconds", s)
+		}
+		if f < float64(MinTime.Unix()) || f > float64(MaxTime.Unix()) {
+			return time.Time{}, fmt.Errorf("%q is out of range: want Unix seconds between %d and %d", s, MinTime.Unix(), MaxTime.Unix())
+		}
 		sec, frac := math.Modf(f)
 		return time.Unix(int64(sec), int64(math.Round(frac*1000))*int64(time.Millisecond)).UTC(), nil
 	}

@@ -61,7 +61,7 @@ func (t *inflight) wrap(h http.Handler) http.Handler {
 		t.mu.Lock()
 		if t.stopped {
 			t.mu.Unlock()
-			writeError(w, &apiError{errUnavailable, errors.New("shutting down")})
+			writeError(w, &apiError{typ: errUnavailable, err: errors.New("the server is shutting down")})
 			return
 		}
 		t.active++
