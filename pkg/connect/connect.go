@@ -249,18 +249,37 @@ func Connect(ctx context.Context, clusters []Cluster, endpoints []string, o Opti
 	return set
 }
 
+// ConnectTimeoutError is a store that did not finish its tunnel and Info answer within
+// Options.InfoTimeout (--connect-timeout): whatever the handshake was doing when the time ran
+// out, that is the cause to name.
+type ConnectTimeoutError struct{ D time.Duration }
+
+func (e *ConnectTimeoutError) Error() string {
+	return fmt.Sprintf("no answer to Info within %s (--connect-timeout): check that the store is up and reachable, or raise --connect-timeout on a slow link", e.D)
+}
+
 func connectOne(ctx context.Context, set *Set, j job, o *Options) (*StoreInfo, error) {
-	ctx, cancel := context.WithTimeout(ctx, o.InfoTimeout)
+	ctx, cancel := context.WithTimeoutCause(ctx, o.InfoTimeout, &ConnectTimeoutError{D: o.InfoTimeout})
 	defer cancel()
+	timedOut := func(err error) error {
+		var ct *ConnectTimeoutError
+		if c := context.Cause(ctx); ctx.Err() != nil && errors.As(c, &ct) {
+			return ct
+		}
+		return err
+	}
 	client, closeFn, tr, err := j.dial(ctx)
 	if err != nil {
-		return nil, err
+		return nil, timedOut(err)
 	}
 	set.onClose(j.name, closeFn)
 	start := time.Now()
 	info, err := client.Info(ctx)
 	rtt := time.Since(start)
 	if err != nil {
+		if t := timedOut(err); t != err {
+			return nil, t
+		}
 		return nil, fmt.Errorf("info: %w", err)
 	}
 	if !info.IsStore {
