@@ -90,11 +90,11 @@ func NewHandler(o Options) http.Handler {
 		fmt.Fprintln(w, "globalquery is Ready.")
 	})
 	// The mux answers other methods with a plain-text 405; clients of the API read errors as JSON.
-	for path, allow := range map[string]string{
-		"/api/v1/query": "GET, POST", "/api/v1/query_range": "GET, POST", "/api/v1/series": "GET, POST",
-		"/api/v1/labels": "GET, POST", "/api/v1/label/{name}/values": "GET", "/api/v1/status/buildinfo": "GET",
-	} {
-		mux.HandleFunc(path, methodNotAllowed(allow))
+	for _, p := range []string{"/api/v1/query", "/api/v1/query_range", "/api/v1/series", "/api/v1/labels"} {
+		mux.HandleFunc(p, methodNotAllowed(http.MethodGet, http.MethodPost))
+	}
+	for _, p := range []string{"/api/v1/label/{name}/values", "/api/v1/status/buildinfo"} {
+		mux.HandleFunc(p, methodNotAllowed(http.MethodGet))
 	}
 	if !o.LoopbackOnly {
 		return mux
@@ -109,11 +109,14 @@ func NewHandler(o Options) http.Handler {
 	})
 }
 
-func methodNotAllowed(allow string) http.HandlerFunc {
+// methodNotAllowed refuses the methods a route does not serve; GET routes serve HEAD too.
+func methodNotAllowed(methods ...string) http.HandlerFunc {
+	allow := strings.Replace(strings.Join(methods, ", "), http.MethodGet, "GET, HEAD", 1)
+	use := strings.Join(methods, " or ")
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", allow)
 		writeError(w, &apiError{typ: errBadData, status: http.StatusMethodNotAllowed,
-			err: fmt.Errorf("method %s is not allowed on %s: use %s", r.Method, r.URL.Path, strings.ReplaceAll(allow, ", ", " or "))})
+			err: fmt.Errorf("method %s is not allowed on %s: use %s", r.Method, r.URL.Path, use)})
 	}
 }
 

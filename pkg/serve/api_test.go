@@ -95,6 +95,11 @@ func TestClassify(t *testing.T) {
 			t.Errorf("%v: %s %d, want %s %d", c.err, got.typ, got.typ.code(), c.typ, c.code)
 		}
 	}
+	// The engine's own limit is the server's --timeout, not a flag of the client's.
+	got := classify(context.Background(), &engine.TimeoutError{Timeout: time.Minute})
+	if got.typ != errTimeout || got.err.Error() != "query timed out after 1m0s, the longest this server allows (serve --timeout); narrow the query or its time range" {
+		t.Errorf("engine's timeout: %s %v", got.typ, got.err)
+	}
 }
 
 func TestLoopbackHost(t *testing.T) {

@@ -74,10 +74,10 @@ func TestRefusalsAreJSON(t *testing.T) {
 		allow, msg  string
 	}{
 		{http.MethodGet, "http://evil.example:9091/api/v1/query?query=up", 403, "", `host "evil.example:9091" is not a loopback address`},
-		{http.MethodDelete, "http://127.0.0.1:9091/api/v1/query", 405, "GET, POST", "method DELETE is not allowed on /api/v1/query: use GET or POST"},
-		{http.MethodPut, "http://127.0.0.1:9091/api/v1/series", 405, "GET, POST", "method PUT is not allowed"},
-		{http.MethodPost, "http://127.0.0.1:9091/api/v1/label/job/values", 405, "GET", "use GET"},
-		{http.MethodPost, "http://127.0.0.1:9091/api/v1/status/buildinfo", 405, "GET", "use GET"},
+		{http.MethodDelete, "http://127.0.0.1:9091/api/v1/query", 405, "GET, HEAD, POST", "method DELETE is not allowed on /api/v1/query: use GET or POST"},
+		{http.MethodPut, "http://127.0.0.1:9091/api/v1/series", 405, "GET, HEAD, POST", "method PUT is not allowed"},
+		{http.MethodPost, "http://127.0.0.1:9091/api/v1/label/job/values", 405, "GET, HEAD", "use GET"},
+		{http.MethodPost, "http://127.0.0.1:9091/api/v1/status/buildinfo", 405, "GET, HEAD", "use GET"},
 	} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(c.method, c.url, nil))
