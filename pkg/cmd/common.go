@@ -153,6 +153,12 @@ func (o *StoreOptions) Validate() error {
 	if o.PreferQuerier && o.StoreSelector == "" {
 		return usageError("--prefer-querier chooses a Querier among the Thanos services that --store-selector finds: add --store-selector (e.g. app.kubernetes.io/component=query-layer)")
 	}
+	if o.ConnectTimeout <= 0 {
+		return usageError("--connect-timeout %s: want a positive duration, e.g. --connect-timeout 30s", o.ConnectTimeout)
+	}
+	if o.StoreTimeout < 0 {
+		return usageError("--store-timeout %s: want a positive duration, or 0 to leave only --timeout", o.StoreTimeout)
+	}
 	if o.SeriesBatchSize < 0 {
 		return usageError("--series-batch-size %d: want 0 (one series per message) or more", o.SeriesBatchSize)
 	}

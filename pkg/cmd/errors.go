@@ -16,15 +16,19 @@ func usageError(format string, args ...any) error {
 	return &UsageError{msg: fmt.Sprintf(format, args...)}
 }
 
-// ExitCode maps an error to the process exit status: 2 for bad input (flags, PromQL), 1 for
+// ExitCode maps an error to the process exit status: 2 for bad input (flags, PromQL, a query over
+// the size limits), 1 for
 // everything else.
 func ExitCode(err error) int {
 	if err == nil {
 		return 0
 	}
-	var ue *UsageError
-	var pe *engine.ParseError
-	if errors.As(err, &ue) || errors.As(err, &pe) {
+	var (
+		ue *UsageError
+		pe *engine.ParseError
+		le *engine.LimitError
+	)
+	if errors.As(err, &ue) || errors.As(err, &pe) || errors.As(err, &le) {
 		return 2
 	}
 	return 1

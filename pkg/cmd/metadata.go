@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/spf13/cobra"
 
+	"github.com/globalquery/kubectl-globalquery/pkg/engine"
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
 	"github.com/globalquery/kubectl-globalquery/pkg/output"
 	"github.com/globalquery/kubectl-globalquery/pkg/serve"
@@ -115,6 +116,9 @@ func (o *MetadataOptions) Validate() error {
 	}
 	o.matchers = nil
 	for _, m := range o.Matches {
+		if err := engine.CheckLimits(m); err != nil {
+			return usageError("selector: %v", err)
+		}
 		ms, err := parser.NewParser(parser.Options{}).ParseMetricSelector(m)
 		if err != nil {
 			return usageError("selector %q: %v", m, err)

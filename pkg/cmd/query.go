@@ -93,6 +93,15 @@ func (o *QueryOptions) Validate() error {
 	if !slices.Contains(output.Formats(), o.Output) {
 		return usageError("--output %q: want one of %s", o.Output, strings.Join(output.Formats(), ", "))
 	}
+	if o.EvalTimeout <= 0 {
+		return usageError("--timeout %s: want a positive duration, e.g. --timeout 5m", o.EvalTimeout)
+	}
+	if o.LookbackDelta < 0 {
+		return usageError("--lookback-delta %s: want a positive duration, or leave it out for 5m", o.LookbackDelta)
+	}
+	if o.MaxSamples < 0 {
+		return usageError("--max-samples %d: want a positive number, or leave it out for 50,000,000", o.MaxSamples)
+	}
 	now := o.now()
 	if o.Since < 0 {
 		return usageError("--since %s: want a positive duration, e.g. --since 1h for the last hour", o.Since)
@@ -175,6 +184,8 @@ func (o *QueryOptions) Execute(ctx context.Context, stores []*fanout.Store, warn
 		return err
 	}
 	defer closeLog()
+	ctx, cancel := context.WithTimeoutCause(ctx, o.EvalTimeout, &flagTimeout{o.EvalTimeout})
+	defer cancel()
 	req := frontend.Request{Query: o.Query, Stores: stores, Fanout: o.FanoutOptions()}
 	var res *engine.Result
 	if o.isRange {

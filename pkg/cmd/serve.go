@@ -104,7 +104,13 @@ func (o *ServeOptions) Validate() error {
 		return usageError("--listen %q: want HOST:PORT, e.g. %s", o.Listen, DefaultListen)
 	}
 	if o.EvalTimeout <= 0 {
-		return usageError("--timeout must be positive")
+		return usageError("--timeout %s: want a positive duration, e.g. --timeout 5m", o.EvalTimeout)
+	}
+	if o.LookbackDelta < 0 {
+		return usageError("--lookback-delta %s: want a positive duration, or leave it out for 5m", o.LookbackDelta)
+	}
+	if o.MaxSamples < 0 {
+		return usageError("--max-samples %d: want a positive number, or leave it out for 50,000,000", o.MaxSamples)
 	}
 	if o.NoCache && o.ResultsCacheDir != "" {
 		return usageError("--no-cache and --results-cache-dir cannot be used together")
