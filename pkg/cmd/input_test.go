@@ -23,8 +23,8 @@ func validateQuery(t *testing.T, args ...string) error {
 func TestQueryLimitsAreBadInput(t *testing.T) {
 	nested := func(n int) string { return strings.Repeat("(", n) + "1" + strings.Repeat(")", n) }
 	for q, want := range map[string]string{
-		nested(30_000):                      "more than 256 levels deep (at byte 256); the limit is 256 levels",
-		nested(100_000):                     "query is 200001 bytes long; the limit is 131072 bytes (128 KiB)",
+		nested(30_000):                       "more than 256 levels deep (at byte 256); the limit is 256 levels",
+		nested(100_000):                      "query is 200001 bytes long; the limit is 131072 bytes (128 KiB)",
 		strings.Repeat("up or ", 2000) + "x": "the limit is 1024 operators",
 	} {
 		err := validateQuery(t, q)
