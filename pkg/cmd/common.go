@@ -335,12 +335,15 @@ func (o *StoreOptions) discover(ctx context.Context) ([]connect.Cluster, []conne
 		dcfg.QPS, dcfg.Burst = 50, 100
 		// The tunnels opened next resume the TLS session of these requests.
 		tunnel.ShareSessions(dcfg)
+		// A cut connection fails discovery at once, naming the API server, rather than after
+		// client-go's retries with a bare network error.
+		discovery.FailFast(dcfg, o.contextName(name))
 		kc, err := kubernetes.NewForConfig(dcfg)
 		if err != nil {
 			return nil, nil, warnings, err
 		}
 		if !o.replicaLabelsSet {
-			if dc, err := dynamic.NewForConfig(cfg); err == nil {
+			if dc, err := dynamic.NewForConfig(dcfg); err == nil {
 				if ol := discovery.ReadOperatorLabels(ctx, dc, ns); ol != nil {
 					for _, l := range ol.Replica {
 						if !slices.Contains(operatorReplica, l) {
@@ -382,6 +385,11 @@ func (o *StoreOptions) discover(ctx context.Context) ([]connect.Cluster, []conne
 			notFound = append(notFound, fmt.Errorf("%s%w", prefix, err))
 			continue
 		}
+		var lost *discovery.ConnectionLostError
+		if errors.As(err, &lost) {
+			// It names the context itself.
+			return nil, nil, warnings, explainAPIServer(err, cfg.Host)
+		}
 		if err != nil {
 			return nil, nil, warnings, fmt.Errorf("%s%w", prefix, explainAPIServer(err, cfg.Host))
 		}
@@ -407,8 +415,23 @@ func explainKubeconfig(err error) error {
 	return fmt.Errorf("kubeconfig: %w", err)
 }
 
+// contextName is the kube context a discovery is for: name, or the kubeconfig's current one.
+func (o *StoreOptions) contextName(name string) string {
+	if name != "" {
+		return name
+	}
+	if raw, err := o.Kube.ToRawKubeConfigLoader().RawConfig(); err == nil {
+		return raw.CurrentContext
+	}
+	return ""
+}
+
 // explainAPIServer words a failure to reach the API server in one line naming it.
 func explainAPIServer(err error, host string) error {
+	var lost *discovery.ConnectionLostError
+	if errors.As(err, &lost) {
+		return connectionLost{lost}
+	}
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "getting credentials: exec:"):
