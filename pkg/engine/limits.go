@@ -22,9 +22,9 @@ const (
 type LimitKind int
 
 const (
-	LimitLength LimitKind = iota
-	LimitDepth
-	LimitOperators
+	LimitLength    LimitKind = iota // MaxQueryBytes
+	LimitDepth                      // MaxQueryDepth
+	LimitOperators                  // MaxQueryOperators
 )
 
 // LimitError is a query refused before parsing for passing one of the limits.
