@@ -28,13 +28,12 @@ type QueryOptions struct {
 	*StoreOptions
 	FrontendOptions
 
-	Query                      string
-	Time, Start, End, Step     string
-	Since                      time.Duration
-	LookbackDelta, EvalTimeout time.Duration
-	MaxSamples                 int
-	Output                     string
-	PNG                        string
+	Query                  string
+	Time, Start, End, Step string
+	Since                  time.Duration
+	EngineFlags
+	Output string
+	PNG    string
 
 	isRange        bool
 	ts, start, end time.Time
@@ -44,7 +43,7 @@ type QueryOptions struct {
 
 // NewQueryOptions returns defaults.
 func NewQueryOptions(streams genericiooptions.IOStreams) *QueryOptions {
-	return &QueryOptions{StoreOptions: NewStoreOptions(streams), FrontendOptions: newFrontendOptions(), Output: "table", EvalTimeout: 2 * time.Minute, now: time.Now}
+	return &QueryOptions{StoreOptions: NewStoreOptions(streams), FrontendOptions: newFrontendOptions(), Output: "table", EngineFlags: newEngineFlags(), now: time.Now}
 }
 
 // QueryFlagSet returns every flag of the query command bound to o, for driving the command's
@@ -62,9 +61,7 @@ func (o *QueryOptions) addQueryFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.End, "end", "", "End of a range query (default now)")
 	fs.StringVar(&o.Step, "step", "", "Resolution of a range query: a duration or seconds (default: range/250, at least 1s)")
 	fs.DurationVar(&o.Since, "since", 0, "Range query over the last duration, e.g. 1h (instead of --start/--end)")
-	fs.DurationVar(&o.LookbackDelta, "lookback-delta", 0, "How far back to look for a sample (default 5m, as in Prometheus)")
-	fs.DurationVar(&o.EvalTimeout, "timeout", o.EvalTimeout, "Maximum time to evaluate the query")
-	fs.IntVar(&o.MaxSamples, "max-samples", 50_000_000, "Maximum number of samples a query may load into memory")
+	o.EngineFlags.addFlags(fs, "Maximum time to evaluate the query")
 	fs.StringVarP(&o.Output, "output", "o", o.Output, "Output format: "+strings.Join(output.Formats(), "|")+" (graph for range queries)")
 	fs.StringVar(&o.PNG, "png", "", "Also draw a range query's result as a PNG chart into this file")
 	o.FrontendOptions.addFlags(fs)
@@ -93,14 +90,8 @@ func (o *QueryOptions) Validate() error {
 	if !slices.Contains(output.Formats(), o.Output) {
 		return usageError("--output %q: want one of %s", o.Output, strings.Join(output.Formats(), ", "))
 	}
-	if o.EvalTimeout <= 0 {
-		return usageError("--timeout %s: want a positive duration, e.g. --timeout 5m", o.EvalTimeout)
-	}
-	if o.LookbackDelta < 0 {
-		return usageError("--lookback-delta %s: want a positive duration, or leave it out for 5m", o.LookbackDelta)
-	}
-	if o.MaxSamples < 0 {
-		return usageError("--max-samples %d: want a positive number, or leave it out for 50,000,000", o.MaxSamples)
+	if err := o.EngineFlags.validate(); err != nil {
+		return err
 	}
 	now := o.now()
 	if o.Since < 0 {
@@ -178,7 +169,7 @@ func (o *QueryOptions) Run(ctx context.Context) error {
 // Execute evaluates the query over stores that are already connected and prints the result;
 // warnings from connecting go into the JSON answer as the API would carry them.
 func (o *QueryOptions) Execute(ctx context.Context, stores []*fanout.Store, warnings []string) error {
-	eng := engine.New(engine.Options{LookbackDelta: o.LookbackDelta, Timeout: o.EvalTimeout, MaxSamples: o.MaxSamples})
+	eng := engine.New(o.engineOptions())
 	fe, closeLog, err := o.FrontendOptions.build(eng, o.ErrOut, nil)
 	if err != nil {
 		return err

@@ -28,11 +28,10 @@ type ServeOptions struct {
 	*StoreOptions
 	FrontendOptions
 
-	Listen                     string
-	LookbackDelta, EvalTimeout time.Duration
-	MaxSamples                 int
-	ResultsCacheDir            string
-	NoCache                    bool
+	Listen string
+	EngineFlags
+	ResultsCacheDir string
+	NoCache         bool
 }
 
 // memoryCacheBytes bounds the in-memory results cache: room for the range results of a few
@@ -41,7 +40,7 @@ const memoryCacheBytes = 256 << 20
 
 // NewServeCommand is `kubectl globalquery serve`.
 func NewServeCommand(so *StoreOptions) *cobra.Command {
-	o := &ServeOptions{StoreOptions: so, FrontendOptions: newFrontendOptions(), Listen: DefaultListen, EvalTimeout: 2 * time.Minute}
+	o := &ServeOptions{StoreOptions: so, FrontendOptions: newFrontendOptions(), Listen: DefaultListen, EngineFlags: newEngineFlags()}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the Prometheus HTTP API over every store, for Grafana, promtool or a browser",
@@ -85,9 +84,7 @@ SIGINT or SIGTERM stops it, letting requests in flight finish for 10s.`,
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&o.Listen, "listen", o.Listen, "Address to serve the API on, HOST:PORT; a non-loopback host makes it reachable from the network (port 0 picks a free one)")
-	fs.DurationVar(&o.LookbackDelta, "lookback-delta", 0, "How far back to look for a sample (default 5m, as in Prometheus)")
-	fs.DurationVar(&o.EvalTimeout, "timeout", o.EvalTimeout, "Maximum time to evaluate a query; a request's timeout parameter may only shorten it")
-	fs.IntVar(&o.MaxSamples, "max-samples", 50_000_000, "Maximum number of samples a query may load into memory")
+	o.EngineFlags.addFlags(fs, "Maximum time to evaluate a query; a request's timeout parameter may only shorten it")
 	o.FrontendOptions.addFlags(fs)
 	// Not --cache-dir: that one is kubectl's (its discovery cache), as on every command.
 	fs.StringVar(&o.ResultsCacheDir, "results-cache-dir", "", "Also keep cached range results on disk in this directory, across restarts (e.g. "+defaultResultsCacheDir()+")")
@@ -103,14 +100,8 @@ func (o *ServeOptions) Validate() error {
 	if _, _, err := net.SplitHostPort(o.Listen); err != nil {
 		return usageError("--listen %q: want HOST:PORT, e.g. %s", o.Listen, DefaultListen)
 	}
-	if o.EvalTimeout <= 0 {
-		return usageError("--timeout %s: want a positive duration, e.g. --timeout 5m", o.EvalTimeout)
-	}
-	if o.LookbackDelta < 0 {
-		return usageError("--lookback-delta %s: want a positive duration, or leave it out for 5m", o.LookbackDelta)
-	}
-	if o.MaxSamples < 0 {
-		return usageError("--max-samples %d: want a positive number, or leave it out for 50,000,000", o.MaxSamples)
+	if err := o.EngineFlags.validate(); err != nil {
+		return err
 	}
 	if o.NoCache && o.ResultsCacheDir != "" {
 		return usageError("--no-cache and --results-cache-dir cannot be used together")
@@ -147,7 +138,7 @@ func (o *ServeOptions) Run(ctx context.Context) error {
 			return fmt.Errorf("--results-cache-dir: %w", err)
 		}
 	}
-	eng := engine.New(engine.Options{LookbackDelta: o.LookbackDelta, Timeout: o.EvalTimeout, MaxSamples: o.MaxSamples})
+	eng := engine.New(o.engineOptions())
 	fe, closeLog, err := o.FrontendOptions.build(eng, o.ErrOut, cache)
 	if err != nil {
 		return err
