@@ -56,7 +56,7 @@ func (rawCodec) Name() string { return "proto" }
 
 var _ encoding.CodecV2 = rawCodec{}
 
-// CallOptions are the options every StoreAPI call needs: our codec, and no receive limit
+// callOptions are the options every StoreAPI call needs: our codec, and no receive limit
 // since one series frame with hours of chunks can exceed gRPC's 4 MiB default.
 func callOptions() []grpc.CallOption {
 	return []grpc.CallOption{grpc.ForceCodecV2(rawCodec{}), grpc.MaxCallRecvMsgSize(math.MaxInt32)}

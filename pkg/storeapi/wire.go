@@ -278,8 +278,8 @@ func str(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
-// decodeLabels appends the thanos.Label messages found under field f of b to builder and
-// returns the label set, sorted as Prometheus requires.
+// decodeLabel reads one thanos.Label message. Name and value alias b, so they live as
+// long as the frame b was cut from.
 func decodeLabel(b []byte) (labels.Label, error) {
 	var l labels.Label
 	it := fieldIter{b: b}
