@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/engine"
+	"github.com/globalquery/kubectl-globalquery/pkg/timeparse"
 )
 
 // get asks a handler without stores: enough for parameters, shapes and errors.
@@ -116,17 +117,17 @@ func TestLoopbackHost(t *testing.T) {
 func TestParseTime(t *testing.T) {
 	now := time.Unix(42, 0)
 	for in, want := range map[string]time.Time{
-		"now":                            now,
-		"1.2346":                         time.Unix(1, 235_000_000).UTC(),
-		"2024-05-01T12:00:00Z":           time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC),
-		MinTime.Format(time.RFC3339Nano): MinTime,
-		MaxTime.Format(time.RFC3339Nano): MaxTime,
+		"now":                  now,
+		"1.2346":               time.Unix(1, 235_000_000).UTC(),
+		"2024-05-01T12:00:00Z": time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC),
+		timeparse.MinTime.Format(time.RFC3339Nano): timeparse.MinTime,
+		timeparse.MaxTime.Format(time.RFC3339Nano): timeparse.MaxTime,
 	} {
-		if got, err := ParseTime(in, now); err != nil || !got.Equal(want) {
+		if got, err := timeparse.Time(in, now); err != nil || !got.Equal(want) {
 			t.Errorf("%s: %v %v, want %v", in, got, err, want)
 		}
 	}
-	if _, err := ParseDuration("NaN"); err == nil {
+	if _, err := timeparse.Duration("NaN"); err == nil {
 		t.Error("NaN accepted as a duration")
 	}
 }
