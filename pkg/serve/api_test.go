@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -133,10 +134,11 @@ func TestParseTime(t *testing.T) {
 
 // Shutdown lets a request in flight finish, then returns; nothing answers afterwards.
 func TestServeShutdown(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	ln := &closeSignal{Listener: inner, closed: make(chan struct{})}
 	started, release := make(chan struct{}), make(chan struct{})
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		close(started)
@@ -162,7 +164,7 @@ func TestServeShutdown(t *testing.T) {
 	}()
 	<-started
 	cancel()
-	time.Sleep(100 * time.Millisecond)
+	<-ln.closed // shutdown has begun: it closes the listener before waiting on requests
 	close(release)
 	if s := <-got; s != "done" {
 		t.Fatalf("request in flight got %q", s)
@@ -173,4 +175,17 @@ func TestServeShutdown(t *testing.T) {
 	if _, err := client.Get("http://" + ln.Addr().String() + "/"); err == nil {
 		t.Fatal("still answering after shutdown")
 	}
+}
+
+// closeSignal tells when the server has stopped accepting.
+type closeSignal struct {
+	net.Listener
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (l *closeSignal) Close() error {
+	err := l.Listener.Close()
+	l.once.Do(func() { close(l.closed) })
+	return err
 }
