@@ -28,15 +28,22 @@ vet:
 	$(GO) vet ./...
 
 test-unit:
-	$(GO) test -count=1 ./pkg/... ./cmd/... ./krew/...
+	$(GO) test -race -count=1 ./pkg/... ./cmd/... ./krew/... ./internal/...
 
-# Unit and integration tests. The integration tests start their own bed (real etcd,
-# kube-apiserver, kube-controller-manager, kwok, Prometheus, Thanos sidecars and Querier) and
-# stop it when they end.
+# The e2e tests whose goroutines cross the most: serve under load, tunnels reopened while
+# queries wait on them, stores and API servers cut mid-answer. They run a second time under
+# the race detector; the rest of the e2e package runs once without it, to keep the time down.
+E2E_RACE := Soak|Retry|Toxic|NotReadyPod|PortForwardForbidden|HugeResultLimits|PartialResponse|SlowStore|Interrupt|ServeStoreGone
+
+# Unit tests under the race detector, then the integration tests. Each e2e run starts its own
+# bed (real etcd, kube-apiserver, kube-controller-manager, kwok, Prometheus, Thanos sidecars and
+# Querier) and stops it when it ends.
 test: vet
 	@$(MAKE) --no-print-directory -j3 tools
 	@$(MAKE) --no-print-directory validate-manifest
-	GLOBALQUERY_REQUIRE_BED=1 $(GO) test -count=1 -timeout 20m ./...
+	@$(MAKE) --no-print-directory test-unit
+	GLOBALQUERY_REQUIRE_BED=1 $(GO) test -count=1 -timeout 20m ./test/... ./bench/... ./hack/...
+	GLOBALQUERY_REQUIRE_BED=1 $(GO) test -race -count=1 -timeout 20m -run '$(E2E_RACE)' ./test/e2e/
 
 # plugin.yaml through krew's own validate-krew-manifest, which wants the file named after the
 # plugin. Its install check (sha256, LICENSE extracted) needs the archives: the krew e2e test

@@ -14,6 +14,7 @@ import (
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
 	"github.com/globalquery/kubectl-globalquery/pkg/output"
 	"github.com/globalquery/kubectl-globalquery/pkg/serve"
+	"github.com/globalquery/kubectl-globalquery/pkg/timeparse"
 )
 
 type metadataKind int
@@ -125,7 +126,7 @@ func (o *MetadataOptions) Validate() error {
 		}
 		o.matchers = append(o.matchers, ms)
 	}
-	o.start, o.end = serve.MinTime, serve.MaxTime
+	o.start, o.end = timeparse.MinTime, timeparse.MaxTime
 	now := time.Now()
 	if o.Start != "" {
 		t, err := parseTime(o.Start, now)

@@ -21,6 +21,7 @@ import (
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
 	"github.com/globalquery/kubectl-globalquery/pkg/frontend"
 	"github.com/globalquery/kubectl-globalquery/pkg/output"
+	"github.com/globalquery/kubectl-globalquery/pkg/timeparse"
 )
 
 // QueryOptions run one PromQL query, instant or range.
@@ -155,7 +156,7 @@ func (o *QueryOptions) Validate() error {
 		o.step = max(time.Second, o.end.Sub(o.start)/250).Truncate(time.Second)
 	}
 	// Prometheus refuses more than 11,000 points per series.
-	if o.end.Sub(o.start)/o.step > 11000 {
+	if o.end.Sub(o.start)/o.step > timeparse.MaxPoints {
 		return usageError("--step %s is too small for this range: at most 11,000 points per series", o.step)
 	}
 	return nil

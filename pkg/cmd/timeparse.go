@@ -3,10 +3,10 @@ package cmd
 import (
 	"time"
 
-	"github.com/globalquery/kubectl-globalquery/pkg/serve"
+	"github.com/globalquery/kubectl-globalquery/pkg/timeparse"
 )
 
 // The command line and the served API accept the same times and durations.
-func parseTime(s string, now time.Time) (time.Time, error) { return serve.ParseTime(s, now) }
+func parseTime(s string, now time.Time) (time.Time, error) { return timeparse.Time(s, now) }
 
-func parseDuration(s string) (time.Duration, error) { return serve.ParseDuration(s) }
+func parseDuration(s string) (time.Duration, error) { return timeparse.Duration(s) }

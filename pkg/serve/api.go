@@ -24,10 +24,8 @@ import (
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
 	"github.com/globalquery/kubectl-globalquery/pkg/frontend"
 	"github.com/globalquery/kubectl-globalquery/pkg/output"
+	"github.com/globalquery/kubectl-globalquery/pkg/timeparse"
 )
-
-// maxPoints is Prometheus's cap on the points of one series in a range query.
-const maxPoints = 11000
 
 // Options configure the API.
 type Options struct {
@@ -179,7 +177,7 @@ func (a *api) timeParam(r *http.Request, name string, def time.Time) (time.Time,
 	if v == "" {
 		return def, nil
 	}
-	t, err := ParseTime(v, a.Now())
+	t, err := timeparse.Time(v, a.Now())
 	if err != nil {
 		return time.Time{}, badParam(name, err)
 	}
@@ -254,22 +252,22 @@ func (a *api) queryRange(w http.ResponseWriter, r *http.Request) {
 func (a *api) rangeParams(r *http.Request) (start, end time.Time, step time.Duration, _ *apiError) {
 	var err error
 	now := a.Now()
-	if start, err = ParseTime(r.FormValue("start"), now); err != nil {
+	if start, err = timeparse.Time(r.FormValue("start"), now); err != nil {
 		return start, end, step, badParam("start", err)
 	}
-	if end, err = ParseTime(r.FormValue("end"), now); err != nil {
+	if end, err = timeparse.Time(r.FormValue("end"), now); err != nil {
 		return start, end, step, badParam("end", err)
 	}
 	if end.Before(start) {
 		return start, end, step, badParam("end", errors.New("end is before start"))
 	}
-	if step, err = ParseDuration(r.FormValue("step")); err != nil {
+	if step, err = timeparse.Duration(r.FormValue("step")); err != nil {
 		return start, end, step, badParam("step", err)
 	}
 	if step <= 0 {
 		return start, end, step, badParam("step", errors.New("step must be positive"))
 	}
-	if end.Sub(start)/step > maxPoints {
+	if end.Sub(start)/step > timeparse.MaxPoints {
 		return start, end, step, badParam("step", fmt.Errorf("step %s is too small for this range: at most 11,000 points per series", step))
 	}
 	return start, end, step, nil
@@ -278,10 +276,10 @@ func (a *api) rangeParams(r *http.Request) (start, end time.Time, step time.Dura
 // metaParams reads what series, labels and label values share: the time range, match[] and limit.
 func (a *api) metaParams(r *http.Request) (start, end time.Time, sels [][]*labels.Matcher, limit int, _ *apiError) {
 	var aerr *apiError
-	if start, aerr = a.timeParam(r, "start", MinTime); aerr != nil {
+	if start, aerr = a.timeParam(r, "start", timeparse.MinTime); aerr != nil {
 		return start, end, nil, 0, aerr
 	}
-	if end, aerr = a.timeParam(r, "end", MaxTime); aerr != nil {
+	if end, aerr = a.timeParam(r, "end", timeparse.MaxTime); aerr != nil {
 		return start, end, nil, 0, aerr
 	}
 	if end.Before(start) {

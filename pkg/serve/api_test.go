@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/engine"
+	"github.com/globalquery/kubectl-globalquery/pkg/timeparse"
 )
 
 // get asks a handler without stores: enough for parameters, shapes and errors.
@@ -116,27 +118,28 @@ func TestLoopbackHost(t *testing.T) {
 func TestParseTime(t *testing.T) {
 	now := time.Unix(42, 0)
 	for in, want := range map[string]time.Time{
-		"now":                            now,
-		"1.2346":                         time.Unix(1, 235_000_000).UTC(),
-		"2024-05-01T12:00:00Z":           time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC),
-		MinTime.Format(time.RFC3339Nano): MinTime,
-		MaxTime.Format(time.RFC3339Nano): MaxTime,
+		"now":                  now,
+		"1.2346":               time.Unix(1, 235_000_000).UTC(),
+		"2024-05-01T12:00:00Z": time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC),
+		timeparse.MinTime.Format(time.RFC3339Nano): timeparse.MinTime,
+		timeparse.MaxTime.Format(time.RFC3339Nano): timeparse.MaxTime,
 	} {
-		if got, err := ParseTime(in, now); err != nil || !got.Equal(want) {
+		if got, err := timeparse.Time(in, now); err != nil || !got.Equal(want) {
 			t.Errorf("%s: %v %v, want %v", in, got, err, want)
 		}
 	}
-	if _, err := ParseDuration("NaN"); err == nil {
+	if _, err := timeparse.Duration("NaN"); err == nil {
 		t.Error("NaN accepted as a duration")
 	}
 }
 
 // Shutdown lets a request in flight finish, then returns; nothing answers afterwards.
 func TestServeShutdown(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	ln := &closeSignal{Listener: inner, closed: make(chan struct{})}
 	started, release := make(chan struct{}), make(chan struct{})
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		close(started)
@@ -162,7 +165,7 @@ func TestServeShutdown(t *testing.T) {
 	}()
 	<-started
 	cancel()
-	time.Sleep(100 * time.Millisecond)
+	<-ln.closed // shutdown has begun: it closes the listener before waiting on requests
 	close(release)
 	if s := <-got; s != "done" {
 		t.Fatalf("request in flight got %q", s)
@@ -173,4 +176,17 @@ func TestServeShutdown(t *testing.T) {
 	if _, err := client.Get("http://" + ln.Addr().String() + "/"); err == nil {
 		t.Fatal("still answering after shutdown")
 	}
+}
+
+// closeSignal tells when the server has stopped accepting.
+type closeSignal struct {
+	net.Listener
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (l *closeSignal) Close() error {
+	err := l.Listener.Close()
+	l.once.Do(func() { close(l.closed) })
+	return err
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/globalquery/kubectl-globalquery/pkg/timeparse"
 )
 
 // Times that are not times are refused as Prometheus refuses them, not read as some instant.
@@ -32,7 +34,7 @@ func TestNotATime(t *testing.T) {
 			}
 		}
 	}
-	if _, err := ParseTime("1e9", time.Now()); err != nil {
+	if _, err := timeparse.Time("1e9", time.Now()); err != nil {
 		t.Errorf("1e9 seconds: %v", err)
 	}
 }

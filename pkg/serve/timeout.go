@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/globalquery/kubectl-globalquery/pkg/timeparse"
 )
 
 // requestTimeout is how long a request may take: its timeout parameter where that is shorter
@@ -29,7 +31,7 @@ func (a *api) timeout(r *http.Request) (*requestTimeout, *apiError) {
 	if v == "" {
 		return limit, nil
 	}
-	d, err := ParseDuration(v)
+	d, err := timeparse.Duration(v)
 	if err != nil {
 		return nil, badParam("timeout", err)
 	}

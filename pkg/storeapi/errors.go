@@ -22,10 +22,13 @@ func Explain(err error) string {
 	if errors.Is(err, context.Canceled) {
 		return "cancelled"
 	}
-	st, ok := status.FromError(err)
-	if !ok {
+	// status.FromError on a wrapped status ("info: rpc error: ...") gives the whole wrapped
+	// text as its message: take the status itself.
+	var se interface{ GRPCStatus() *status.Status }
+	if !errors.As(err, &se) {
 		return err.Error()
 	}
+	st := se.GRPCStatus()
 	msg := st.Message()
 	switch st.Code() {
 	case codes.Unavailable:

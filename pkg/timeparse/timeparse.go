@@ -1,4 +1,6 @@
-package serve
+// Package timeparse reads times and durations as the Prometheus HTTP API does, for the command
+// line and the served API alike.
+package timeparse
 
 import (
 	"fmt"
@@ -8,6 +10,9 @@ import (
 
 	"github.com/prometheus/common/model"
 )
+
+// MaxPoints is Prometheus's cap on the points of one series in a range query.
+const MaxPoints = 11000
 
 // MinTime and MaxTime are the Prometheus API's bounds of an open time range. They stop short of
 // the int64 extremes so that millisecond arithmetic on them cannot overflow.
@@ -20,10 +25,10 @@ var (
 	maxTimeText = MaxTime.Format(time.RFC3339Nano)
 )
 
-// ParseTime accepts what the Prometheus HTTP API accepts: RFC 3339 or Unix seconds with an
+// Time accepts what the Prometheus HTTP API accepts: RFC 3339 or Unix seconds with an
 // optional fraction, rounded to the millisecond as the TSDB stores it. "now" is accepted too, for
 // the command line.
-func ParseTime(s string, now time.Time) (time.Time, error) {
+func Time(s string, now time.Time) (time.Time, error) {
 	switch s {
 	case "now":
 		return now, nil
@@ -50,8 +55,8 @@ func ParseTime(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("cannot parse %q: want RFC 3339 (2024-05-01T12:00:00Z) or Unix seconds", s)
 }
 
-// ParseDuration accepts a Prometheus duration (30s, 1h30m, 1d) or seconds (15, 0.5).
-func ParseDuration(s string) (time.Duration, error) {
+// Duration accepts a Prometheus duration (30s, 1h30m, 1d) or seconds (15, 0.5).
+func Duration(s string) (time.Duration, error) {
 	if f, err := strconv.ParseFloat(s, 64); err == nil {
 		d := f * float64(time.Second)
 		// float64(MaxInt64) rounds up to 2^63, which does not fit; NaN fails every comparison.
