@@ -38,7 +38,6 @@ func (o *StoreOptions) withSelectedStores(ctx context.Context, kc kubernetes.Int
 		if r == nil {
 			continue
 		}
-		merged.Services += r.Services
 		merged.Problems = append(merged.Problems, r.Problems...)
 		for _, t := range r.Targets {
 			// A selector may also match a service in front of sidecars that the Prometheus

@@ -96,7 +96,6 @@ func (p Problem) Error() string {
 type Result struct {
 	Targets  []Target
 	Problems []Problem
-	Services int // services matched
 }
 
 // NotFoundError says no service matched, and how to point elsewhere.
@@ -153,7 +152,6 @@ func Discover(ctx context.Context, kc kubernetes.Interface, o Options) (*Result,
 	if err != nil {
 		return nil, err
 	}
-	res.Services = len(svcs)
 	if len(svcs) == 0 {
 		where := "any namespace you may list"
 		if o.Namespace != "" {

@@ -17,9 +17,7 @@ var prometheusGVR = schema.GroupVersionResource{Group: "monitoring.coreos.com", 
 
 // OperatorLabels are the external label names that Prometheus objects declare.
 type OperatorLabels struct {
-	Replica    []string // replicaExternalLabelName of each object (operator default when unset)
-	Prometheus []string // prometheusExternalLabelName of each object (the operator's "prometheus" when unset)
-	Objects    int
+	Replica []string // replicaExternalLabelName of each object (operator default when unset)
 }
 
 // ReadOperatorLabels lists the Prometheus Operator's Prometheus objects and returns the external
@@ -31,7 +29,7 @@ func ReadOperatorLabels(ctx context.Context, dc dynamic.Interface, namespace str
 	if err != nil || len(list.Items) == 0 {
 		return nil
 	}
-	out := &OperatorLabels{Objects: len(list.Items)}
+	out := &OperatorLabels{}
 	for _, p := range list.Items {
 		replica, found, _ := unstructured.NestedString(p.Object, "spec", "replicaExternalLabelName")
 		if !found {
@@ -41,15 +39,7 @@ func ReadOperatorLabels(ctx context.Context, dc dynamic.Interface, namespace str
 		if replica != "" && !slices.Contains(out.Replica, replica) {
 			out.Replica = append(out.Replica, replica)
 		}
-		prom, found, _ := unstructured.NestedString(p.Object, "spec", "prometheusExternalLabelName")
-		if !found {
-			prom = "prometheus"
-		}
-		if prom != "" && !slices.Contains(out.Prometheus, prom) {
-			out.Prometheus = append(out.Prometheus, prom)
-		}
 	}
 	slices.Sort(out.Replica)
-	slices.Sort(out.Prometheus)
 	return out
 }
