@@ -28,8 +28,10 @@ type Options struct {
 	PartialResponse bool
 	// ResponseBatchSize asks stores that support it to send series in batches.
 	ResponseBatchSize int64
-	// StoreTimeout bounds each store's whole Series stream, retries included; 0 leaves only the
-	// query's deadline.
+	// StoreTimeout is how long a store may stay silent: the wait for its first frame and between
+	// any two frames of its Series stream, as the Querier's --store.response-timeout. A slow but
+	// steady store survives it however long its whole answer takes; the query's deadline bounds
+	// that. 0 leaves only the query's deadline.
 	StoreTimeout time.Duration
 	// MaxRetries is how often a store's Series call is tried again after a transient failure
 	// (a reset, a dropped tunnel), with RetryBackoff doubling between attempts; OnRetry, when
@@ -197,17 +199,20 @@ func (s *groupSeriesSet) Warnings() annotations.Annotations {
 	return a
 }
 
-// countingSource records what a store sent in its Stats.
+// countingSource records what a store sent in its Stats, and holds off its idle timer (when one
+// is set) each time a frame arrives.
 type countingSource struct {
 	st     SeriesStream
 	stats  *Stats
 	ctx    context.Context
-	cancel context.CancelFunc
+	cancel func()
 	done   bool
+	idle   *idleTimer
 }
 
 func (c *countingSource) Next() bool {
 	if c.st.Next() {
+		c.idle.heard(c.st.Frames())
 		ser := c.st.At()
 		c.stats.SeriesRead.Add(1)
 		for i := range ser.Chunks {
@@ -237,11 +242,11 @@ func (c *countingSource) Err() error {
 func (c *countingSource) Warnings() []string { return c.st.Warnings() }
 func (c *countingSource) Close()             { c.finish(); c.st.Close() }
 
-// storeTimeoutError is the cause recorded when a store exceeds --store-timeout.
+// storeTimeoutError is the cause recorded when a store stays silent longer than --store-timeout.
 type storeTimeoutError struct{ d time.Duration }
 
 func (e *storeTimeoutError) Error() string {
-	return fmt.Sprintf("slow: no complete answer within %s (--store-timeout)", e.d)
+	return fmt.Sprintf("slow: sent nothing for %s (--store-timeout)", e.d)
 }
 
 // withCause replaces a bare cancellation with the reason the context was cancelled for.

@@ -118,36 +118,31 @@ type reader struct {
 	limit int64        // on seen: MaxSeries per store, a bound the merged count must exceed first
 }
 
-// read tries the store until it answers whole, fails for good, runs out of retries or out of
-// its --store-timeout, which bounds all its attempts together. A panic in the reader is this
-// store's failure, not the process's.
+// read tries the store until it answers whole, fails for good or runs out of retries. A store
+// silent for longer than its --store-timeout fails for good: like the Querier, we give up on a
+// slow store rather than ask it again. A panic in the reader is this store's failure, not the
+// process's.
 func (r *reader) read(ctx context.Context, s *Store) (buf *bufferedSource, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			buf, err = nil, &sourceError{store: s.Name, err: fmt.Errorf("reading its answer failed: %v", p)}
 		}
 	}()
-	sctx, cancel := ctx, context.CancelFunc(func() {})
-	if d := r.opts.StoreTimeout; d > 0 {
-		sctx, cancel = context.WithTimeoutCause(ctx, d, &storeTimeoutError{d: d})
-	}
-	defer cancel()
 	for attempt := 0; ; attempt++ {
 		// A store that came back must not wait out gRPC's reconnect backoff (a no-op on a
 		// connection that is up).
 		if w, ok := s.Client.(waker); ok {
 			w.ResetBackoff()
 		}
-		buf, err := r.once(sctx, s)
+		buf, err := r.once(ctx, s)
 		if err == nil {
 			return buf, nil
 		}
 		if c := context.Cause(ctx); c != nil && errors.Is(c, errStopped) {
 			return nil, errStopped
 		}
-		err = withCause(sctx, err)
 		serr := &sourceError{store: s.Name, err: err}
-		if !failure.Transient(err) || sctx.Err() != nil {
+		if !failure.Transient(err) || ctx.Err() != nil {
 			return nil, serr
 		}
 		if attempt >= r.opts.MaxRetries {
@@ -158,13 +153,13 @@ func (r *reader) read(ctx context.Context, s *Store) (buf *bufferedSource, err e
 		}
 		t := time.NewTimer(failure.Backoff(r.opts.retryBackoff(), attempt))
 		select {
-		case <-sctx.Done():
+		case <-ctx.Done():
 			t.Stop()
 			if c := context.Cause(ctx); c != nil && errors.Is(c, errStopped) {
 				return nil, errStopped
 			}
 			return nil, &sourceError{store: s.Name, err: fmt.Errorf("%s; %s while retrying after %d attempts",
-				storeapi.Explain(err), retryStopped(sctx, ctx), attempt+1)}
+				storeapi.Explain(err), retryStopped(ctx), attempt+1)}
 		case <-t.C:
 		}
 		if r.opts.OnRetry != nil {
@@ -173,13 +168,7 @@ func (r *reader) read(ctx context.Context, s *Store) (buf *bufferedSource, err e
 	}
 }
 
-func retryStopped(sctx, ctx context.Context) string {
-	if ctx.Err() == nil {
-		var ste *storeTimeoutError
-		if errors.As(context.Cause(sctx), &ste) {
-			return ste.Error()
-		}
-	}
+func retryStopped(ctx context.Context) string {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return "the query's timeout ran out"
 	}
@@ -197,13 +186,16 @@ func (r *reader) once(ctx context.Context, s *Store) (*bufferedSource, error) {
 		q.WithoutReplicaLabels = r.opts.ReplicaLabels
 	}
 	s.Stats.SeriesCalls.Add(1)
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancelCause := context.WithCancelCause(ctx)
+	cancel := func() { cancelCause(nil) }
 	defer cancel()
+	idle := startIdle(r.opts.StoreTimeout, cancelCause)
+	defer idle.stop()
 	st, err := s.Client.Series(ctx, &q)
 	if err != nil {
-		return nil, err
+		return nil, withCause(ctx, err)
 	}
-	src := &countingSource{st: st, stats: &s.Stats, ctx: ctx, cancel: cancel}
+	src := &countingSource{st: st, stats: &s.Stats, ctx: ctx, cancel: cancel, idle: idle}
 	defer src.Close()
 	buf := &bufferedSource{i: -1}
 	for src.Next() {

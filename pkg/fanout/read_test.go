@@ -3,6 +3,7 @@ package fanout
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -22,6 +23,8 @@ type fakeStore struct {
 	series []*storeapi.Series
 	// stallAfter > 0: send that many series, then hear nothing until the call is cancelled.
 	stallAfter int
+	// every > 0: each series comes in a frame of its own, this long after the one before.
+	every time.Duration
 	// failures: this many calls fail with a reset connection before one answers.
 	failures atomic.Int32
 	panics   bool
@@ -63,6 +66,14 @@ func (s *fakeStream) Next() bool {
 	if s.i >= len(s.f.series) {
 		return false
 	}
+	if s.f.every > 0 {
+		select {
+		case <-time.After(s.f.every):
+		case <-s.ctx.Done():
+			s.err = status.FromContextError(s.ctx.Err()).Err()
+			return false
+		}
+	}
 	s.i++
 	return true
 }
@@ -70,7 +81,7 @@ func (s *fakeStream) At() *storeapi.Series { return s.f.series[s.i-1] }
 func (s *fakeStream) Err() error           { return s.err }
 func (*fakeStream) Warnings() []string     { return nil }
 func (*fakeStream) Close()                 {}
-func (*fakeStream) Frames() int            { return 0 }
+func (s *fakeStream) Frames() int          { return s.i }
 
 func storeOf(name string, f *fakeStore) *Store {
 	return &Store{Name: name, Client: f, Info: storeapi.Info{MinTime: 0, MaxTime: 1 << 60}}
@@ -180,6 +191,29 @@ func TestSeriesLimitWhileReading(t *testing.T) {
 		if !errors.As(err, &sl) {
 			t.Fatalf("partial=%v: %v", partial, err)
 		}
+	}
+}
+
+// --store-timeout bounds a store's silence, not its whole answer (the Querier's
+// --store.response-timeout): a store that sends a frame every 20 ms for 600 ms in all survives a
+// 200 ms timeout, while one that stops sending does not.
+func TestStoreTimeoutIsPerReceive(t *testing.T) {
+	steady := make([]string, 30)
+	for i := range steady {
+		steady[i] = fmt.Sprintf("s%02d", i)
+	}
+	o := Options{StoreTimeout: 200 * time.Millisecond}
+	slow := &fakeStore{series: names(steady...), every: 20 * time.Millisecond}
+	got, _, err := selectAll(t, []*Store{storeOf("steady", slow)}, o)
+	if err != nil {
+		t.Fatalf("a slow but steady store was given up on: %v", err)
+	}
+	if len(got) != len(steady) {
+		t.Fatalf("got %d series, want %d", len(got), len(steady))
+	}
+	_, _, err = selectAll(t, []*Store{storeOf("silent", &fakeStore{series: names(steady...), stallAfter: 5})}, o)
+	if err == nil || !strings.Contains(err.Error(), "store silent: slow: sent nothing for 200ms") {
+		t.Fatalf("silent store: %v, want it given up on after 200ms of silence", err)
 	}
 }
 
