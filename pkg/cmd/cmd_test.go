@@ -3,7 +3,6 @@ package cmd
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
@@ -27,33 +26,6 @@ func TestSplitForCompletion(t *testing.T) {
 		if head != tc.head || word != tc.word || label != tc.label {
 			t.Errorf("%q: got (%q, %q, %v), want (%q, %q, %v)", tc.in, head, word, label, tc.head, tc.word, tc.label)
 		}
-	}
-}
-
-func TestParseTimeAndDuration(t *testing.T) {
-	now := time.Unix(1000, 0)
-	for in, want := range map[string]int64{
-		"1700000000":           1700000000000,
-		"1700000000.123":       1700000000123,
-		"2024-05-01T12:00:00Z": 1714564800000,
-		"now":                  1000000,
-	} {
-		got, err := parseTime(in, now)
-		if err != nil || got.UnixMilli() != want {
-			t.Errorf("parseTime(%q) = %v, %v; want %d", in, got.UnixMilli(), err, want)
-		}
-	}
-	if _, err := parseTime("yesterday", now); err == nil || !strings.Contains(err.Error(), "RFC 3339") {
-		t.Errorf("bad time: %v", err)
-	}
-	for in, want := range map[string]time.Duration{"30s": 30 * time.Second, "1h30m": 90 * time.Minute, "1d": 24 * time.Hour, "15": 15 * time.Second, "0.5": 500 * time.Millisecond} {
-		got, err := parseDuration(in)
-		if err != nil || got != want {
-			t.Errorf("parseDuration(%q) = %v, %v; want %v", in, got, err, want)
-		}
-	}
-	if _, err := parseDuration("fast"); err == nil {
-		t.Error("bad duration accepted")
 	}
 }
 

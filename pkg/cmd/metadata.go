@@ -129,14 +129,14 @@ func (o *MetadataOptions) Validate() error {
 	o.start, o.end = timeparse.MinTime, timeparse.MaxTime
 	now := time.Now()
 	if o.Start != "" {
-		t, err := parseTime(o.Start, now)
+		t, err := timeparse.Time(o.Start, now)
 		if err != nil {
 			return usageError("--start: %v", err)
 		}
 		o.start = t
 	}
 	if o.End != "" {
-		t, err := parseTime(o.End, now)
+		t, err := timeparse.Time(o.End, now)
 		if err != nil {
 			return usageError("--end: %v", err)
 		}

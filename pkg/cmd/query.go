@@ -111,7 +111,7 @@ func (o *QueryOptions) Validate() error {
 	if !rangeFlags {
 		o.ts = now
 		if o.Time != "" {
-			t, err := parseTime(o.Time, now)
+			t, err := timeparse.Time(o.Time, now)
 			if err != nil {
 				return usageError("--time: %v", err)
 			}
@@ -122,7 +122,7 @@ func (o *QueryOptions) Validate() error {
 	o.isRange = true
 	o.end = now
 	if o.End != "" {
-		t, err := parseTime(o.End, now)
+		t, err := timeparse.Time(o.End, now)
 		if err != nil {
 			return usageError("--end: %v", err)
 		}
@@ -132,7 +132,7 @@ func (o *QueryOptions) Validate() error {
 	case o.Since > 0:
 		o.start = o.end.Add(-o.Since)
 	case o.Start != "":
-		t, err := parseTime(o.Start, now)
+		t, err := timeparse.Time(o.Start, now)
 		if err != nil {
 			return usageError("--start: %v", err)
 		}
@@ -144,7 +144,7 @@ func (o *QueryOptions) Validate() error {
 		return usageError("--end is before --start")
 	}
 	if o.Step != "" {
-		d, err := parseDuration(o.Step)
+		d, err := timeparse.Duration(o.Step)
 		if err != nil {
 			return usageError("--step: %v", err)
 		}
@@ -155,9 +155,8 @@ func (o *QueryOptions) Validate() error {
 	} else {
 		o.step = max(time.Second, o.end.Sub(o.start)/250).Truncate(time.Second)
 	}
-	// Prometheus refuses more than 11,000 points per series.
-	if o.end.Sub(o.start)/o.step > timeparse.MaxPoints {
-		return usageError("--step %s is too small for this range: at most 11,000 points per series", o.step)
+	if err := timeparse.CheckPoints(o.start, o.end, o.step); err != nil {
+		return usageError("--step %v", err)
 	}
 	return nil
 }

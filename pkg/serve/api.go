@@ -267,8 +267,8 @@ func (a *api) rangeParams(r *http.Request) (start, end time.Time, step time.Dura
 	if step <= 0 {
 		return start, end, step, badParam("step", errors.New("step must be positive"))
 	}
-	if end.Sub(start)/step > timeparse.MaxPoints {
-		return start, end, step, badParam("step", fmt.Errorf("step %s is too small for this range: at most 11,000 points per series", step))
+	if err := timeparse.CheckPoints(start, end, step); err != nil {
+		return start, end, step, badParam("step", fmt.Errorf("step %v", err))
 	}
 	return start, end, step, nil
 }

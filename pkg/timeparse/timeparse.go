@@ -14,6 +14,16 @@ import (
 // MaxPoints is Prometheus's cap on the points of one series in a range query.
 const MaxPoints = 11000
 
+// CheckPoints refuses a step that would give a series of the range more than MaxPoints points,
+// as Prometheus does. The error names no parameter: the caller knows whether it was --step or
+// step.
+func CheckPoints(start, end time.Time, step time.Duration) error {
+	if end.Sub(start)/step > MaxPoints {
+		return fmt.Errorf("%s is too small for this range: at most 11,000 points per series", step)
+	}
+	return nil
+}
+
 // MinTime and MaxTime are the Prometheus API's bounds of an open time range. They stop short of
 // the int64 extremes so that millisecond arithmetic on them cannot overflow.
 var (
