@@ -7,12 +7,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/renderer"
-	"github.com/olekukonko/tablewriter/tw"
 	"github.com/spf13/cobra"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/connect"
+	"github.com/globalquery/kubectl-globalquery/pkg/output"
 )
 
 // NewStoresCommand lists the StoreAPI endpoints that queries would use.
@@ -55,25 +53,17 @@ func runStores(ctx context.Context, o *StoreOptions) error {
 		return err
 	}
 	defer set.Close()
-	printStores(o, set)
+	if err := printStores(o, set); err != nil {
+		return err
+	}
 	if o.Dedup {
 		fmt.Fprintf(o.ErrOut, "Replica labels (%s): %s\n", o.ReplicaLabelsSource, strings.Join(o.ReplicaLabels, ", "))
 	}
 	return nil
 }
 
-func printStores(o *StoreOptions, set *connect.Set) {
-	t := tablewriter.NewTable(o.Out,
-		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
-			Borders: tw.BorderNone, Symbols: tw.NewSymbols(tw.StyleNone),
-			Settings: tw.Settings{Separators: tw.Separators{BetweenColumns: tw.Off}, Lines: tw.Lines{ShowHeaderLine: tw.Off}},
-		})),
-		tablewriter.WithConfig(tablewriter.Config{
-			Header: tw.CellConfig{Alignment: tw.CellAlignment{Global: tw.AlignLeft}, Formatting: tw.CellFormatting{AutoFormat: tw.On}, Padding: tw.CellPadding{Global: tw.Padding{Right: "   "}}},
-			Row:    tw.CellConfig{Alignment: tw.CellAlignment{Global: tw.AlignLeft}, Padding: tw.CellPadding{Global: tw.Padding{Right: "   "}}},
-		}),
-	)
-	t.Header("store", "kind", "component", "labels", "min time", "max time", "health", "rtt")
+func printStores(o *StoreOptions, set *connect.Set) error {
+	var rows [][]string
 	for _, s := range set.Stores {
 		var ls []string
 		for _, l := range s.Store.Info.LabelSets {
@@ -85,12 +75,12 @@ func printStores(o *StoreOptions, set *connect.Set) {
 		if component == "" {
 			component = "-"
 		}
-		_ = t.Append([]string{s.Store.Name, string(s.Kind), component, strings.Join(ls, " "), fmtStoreTime(s.Store.Info.MinTime), fmtStoreTime(s.Store.Info.MaxTime), "up", s.RTT.Round(time.Millisecond).String()})
+		rows = append(rows, []string{s.Store.Name, string(s.Kind), component, strings.Join(ls, " "), fmtStoreTime(s.Store.Info.MinTime), fmtStoreTime(s.Store.Info.MaxTime), "up", s.RTT.Round(time.Millisecond).String()})
 	}
 	for _, f := range set.Failures {
-		_ = t.Append([]string{f.Name, string(f.Kind), "", "", "", "", "down: " + strings.TrimPrefix(f.Error(), "store "+f.Name+": "), ""})
+		rows = append(rows, []string{f.Name, string(f.Kind), "", "", "", "", "down: " + strings.TrimPrefix(f.Error(), "store "+f.Name+": "), ""})
 	}
-	_ = t.Render()
+	return output.WriteRows(o.Out, []string{"store", "kind", "component", "labels", "min time", "max time", "health", "rtt"}, rows)
 }
 
 func fmtStoreTime(ms int64) string {

@@ -85,3 +85,15 @@ func TestTableFoldsNothingAndAligns(t *testing.T) {
 		t.Fatalf("misaligned:\n%s", b.String())
 	}
 }
+
+// Plain rows get the query table's style: upper-case headers, blank-separated, no trailing blanks.
+func TestWriteRows(t *testing.T) {
+	var b strings.Builder
+	if err := WriteRows(&b, []string{"store", "min time"}, [][]string{{"europe/pod-0", "-"}, {"us", "2026-01-01T00:00:00Z"}}); err != nil {
+		t.Fatal(err)
+	}
+	want := "STORE          MIN TIME\neurope/pod-0   -\nus             2026-01-01T00:00:00Z\n"
+	if b.String() != want {
+		t.Fatalf("got\n%q\nwant\n%q", b.String(), want)
+	}
+}

@@ -50,6 +50,16 @@ func newTable(w io.Writer) *tablewriter.Table {
 	)
 }
 
+// WriteRows writes rows under header in the style of every table the plugin prints, kubectl's:
+// headers upper-cased, no borders, blank-separated columns, no trailing blanks.
+func WriteRows(w io.Writer, header []string, rows [][]string) error {
+	g := grid{rows: rows}
+	for _, h := range header {
+		g.header = append(g.header, strings.ToUpper(h))
+	}
+	return g.render(w)
+}
+
 // grid is a table before rendering, with an optional line above it for what every row shares.
 type grid struct {
 	note   string
