@@ -27,11 +27,13 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/globalquery/kubectl-globalquery/internal/pki"
 )
 
 const kwokNodeAnnotation = "kwok.x-k8s.io/node"
 
-func kubeconfigYAML(server string, ca []byte, user string, kp keyPair) string {
+func kubeconfigYAML(server string, ca []byte, user string, kp pki.Pair) string {
 	b64 := base64.StdEncoding.EncodeToString
 	return fmt.Sprintf(`apiVersion: v1
 kind: Config
@@ -58,39 +60,39 @@ current-context: bed
 // creates the objects kube-prometheus-stack and prometheus-operator would,
 // and waits until the Prometheus pods are Ready and in their EndpointSlices.
 func (r *run) kube(ctx context.Context) error {
-	p, err := newPKI(filepath.Join(r.dir, "pki"))
+	p, err := pki.New(filepath.Join(r.dir, "pki"))
 	if err != nil {
 		return err
 	}
-	if err := p.serviceAccountKey(); err != nil {
+	if err := p.SigningKey("sa"); err != nil {
 		return err
 	}
-	if _, err := p.issue("apiserver", "kube-apiserver", nil,
+	if _, err := p.Issue("apiserver", "kube-apiserver", nil,
 		[]string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
 		[]net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.96.0.1")}); err != nil {
 		return err
 	}
-	admin, err := p.issue("admin", "kubernetes-admin", []string{"system:masters"}, nil, nil)
+	admin, err := p.Issue("admin", "kubernetes-admin", []string{"system:masters"}, nil, nil)
 	if err != nil {
 		return err
 	}
 	// The controller manager and kwok get identities of their own, so audit
 	// and log lines tell them apart; both need broad rights, which
 	// system:masters gives without any RBAC setup.
-	kcmCert, err := p.issue("kube-controller-manager", "system:kube-controller-manager", []string{"system:masters"}, nil, nil)
+	kcmCert, err := p.Issue("kube-controller-manager", "system:kube-controller-manager", []string{"system:masters"}, nil, nil)
 	if err != nil {
 		return err
 	}
-	kwokCert, err := p.issue("kwok", "kwok-controller", []string{"system:masters"}, nil, nil)
+	kwokCert, err := p.Issue("kwok", "kwok-controller", []string{"system:masters"}, nil, nil)
 	if err != nil {
 		return err
 	}
 	server := "https://127.0.0.1:" + strconv.Itoa(r.apiPort)
 	kubeDir := filepath.Join(r.dir, "kube")
 	files := map[string]string{
-		filepath.Join(r.dir, "kubeconfig"):                      kubeconfigYAML(server, p.caCert, "admin", admin),
-		filepath.Join(kubeDir, "controller-manager.kubeconfig"): kubeconfigYAML(server, p.caCert, "kube-controller-manager", kcmCert),
-		filepath.Join(kubeDir, "kwok.kubeconfig"):               kubeconfigYAML(server, p.caCert, "kwok", kwokCert),
+		filepath.Join(r.dir, "kubeconfig"):                      kubeconfigYAML(server, p.Cert, "admin", admin),
+		filepath.Join(kubeDir, "controller-manager.kubeconfig"): kubeconfigYAML(server, p.Cert, "kube-controller-manager", kcmCert),
+		filepath.Join(kubeDir, "kwok.kubeconfig"):               kubeconfigYAML(server, p.Cert, "kwok", kwokCert),
 		filepath.Join(kubeDir, "kwok.yaml"):                     kwokConfig(r.forwards()),
 	}
 	for path, content := range files {
@@ -129,9 +131,9 @@ func (r *run) kube(ctx context.Context) error {
 		"--bind-address", "127.0.0.1",
 		"--advertise-address", "127.0.0.1",
 		"--secure-port", strconv.Itoa(r.apiPort),
-		"--tls-cert-file", p.path("apiserver", "crt"),
-		"--tls-private-key-file", p.path("apiserver", "key"),
-		"--client-ca-file", p.path("ca", "crt"),
+		"--tls-cert-file", p.Path("apiserver", "crt"),
+		"--tls-private-key-file", p.Path("apiserver", "key"),
+		"--client-ca-file", p.Path("ca", "crt"),
 		"--authorization-mode", "Node,RBAC",
 		"--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file", filepath.Join(r.dir, "pki", "sa.pub"),
@@ -155,7 +157,7 @@ func (r *run) kube(ctx context.Context) error {
 	r.log.printf("kube-apiserver started (pid %d)", apiserver.PID)
 
 	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(p.caCert)
+	pool.AppendCertsFromPEM(p.Cert)
 	cert, err := tls.X509KeyPair(admin.Cert, admin.Key)
 	if err != nil {
 		return err
@@ -178,7 +180,7 @@ func (r *run) kube(ctx context.Context) error {
 		"--leader-elect=false",
 		"--cluster-name", "bed",
 		"--service-account-private-key-file", filepath.Join(r.dir, "pki", "sa.key"),
-		"--root-ca-file", p.path("ca", "crt"),
+		"--root-ca-file", p.Path("ca", "crt"),
 		"--profiling=false",
 	)
 	if err != nil {
@@ -202,7 +204,7 @@ func (r *run) kube(ctx context.Context) error {
 
 	rc := &rest.Config{
 		Host:            server,
-		TLSClientConfig: rest.TLSClientConfig{CAData: p.caCert, CertData: admin.Cert, KeyData: admin.Key},
+		TLSClientConfig: rest.TLSClientConfig{CAData: p.Cert, CertData: admin.Cert, KeyData: admin.Key},
 		QPS:             200, Burst: 400,
 		Timeout: 10 * time.Second,
 	}

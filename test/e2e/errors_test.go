@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/pem"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -102,5 +101,5 @@ func TestErrorsSayWhatAndWhere(t *testing.T) {
 // selfSignedCA is a CA that did not sign the API server's certificate.
 func selfSignedCA(t *testing.T) []byte {
 	t.Helper()
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: newPKI(t).caCert.Raw})
+	return newCA(t).Cert
 }

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -58,7 +57,7 @@ func TestTunnelFallsBackToSPDY(t *testing.T) {
 // is frozen first so that the kill is sure to land while the call is open: its stream is small
 // enough to arrive whole in a few milliseconds otherwise.
 func sidecarDiesMidStream(t *testing.T, b *bed.State) {
-	goroutinesBefore := runtime.NumGoroutine()
+	goroutinesBefore := goroutinesNow()
 	set, o := connectStores(t, func(o *cmd.StoreOptions) {
 		withKubeconfig(b.Kubeconfig)(o)
 		o.PartialResponse = true // the store killed before is gone; connect to the others
@@ -134,13 +133,13 @@ func sidecarDiesMidStream(t *testing.T, b *bed.State) {
 		t.Errorf("the read took %s to end after the kill", d)
 	}
 	set.Close()
-	noGoroutinesLeft(t, goroutinesBefore)
+	goroutinesBefore.noneLeft(t, "after Close")
 }
 
 // A sidecar that dies after its tunnel and gRPC connection are up: the query fails within the
 // timeout naming the store, or goes partial, and nothing is left running afterwards.
 func sidecarDies(t *testing.T, b *bed.State) {
-	goroutinesBefore := runtime.NumGoroutine()
+	goroutinesBefore := goroutinesNow()
 	set, _ := connectStores(t, withKubeconfig(b.Kubeconfig))
 	victim := b.Stores[0]
 	for _, p := range b.Procs {
@@ -174,21 +173,7 @@ func sidecarDies(t *testing.T, b *bed.State) {
 		t.Errorf("noticing the dead sidecar took %s", d)
 	}
 	set.Close()
-	noGoroutinesLeft(t, goroutinesBefore)
-}
-
-// noGoroutinesLeft waits a little for goroutines to end after a Close: tunnels, streams and gRPC
-// connections all end with it.
-func noGoroutinesLeft(t *testing.T, before int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before+2 && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > before+2 {
-		buf := make([]byte, 1<<16)
-		t.Errorf("%d goroutines after Close, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
-	}
+	goroutinesBefore.noneLeft(t, "after Close")
 }
 
 // shortName is the bed's process name suffix for a store, e.g. eu-0.

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -59,25 +60,28 @@ func forward(t *testing.T, target string, answer func(c, u net.Conn)) net.Listen
 	return ln
 }
 
-// startSlowProxy forwards to a real store, but holds every answer back by delay once the
-// connection is established: a store that answers Info promptly and then is slow on Series.
-func startSlowProxy(t *testing.T, target string, delay time.Duration) string {
-	return startSlowProxyAfter(t, target, delay, 300*time.Millisecond)
+// slowProxy forwards to a real store; once held, it keeps every answer back by delay: a store
+// that answered Info promptly and is then slow on Series. holding is closed when it first holds
+// an answer back, so a test knows its client is waiting.
+type slowProxy struct {
+	addr    string
+	held    atomic.Bool
+	holding chan struct{}
+	once    sync.Once
 }
 
-// startSlowProxyAfter is startSlowProxy with the prompt period given.
-func startSlowProxyAfter(t *testing.T, target string, delay, prompt time.Duration) string {
+func startSlowProxy(t *testing.T, target string, delay time.Duration) *slowProxy {
 	t.Helper()
+	p := &slowProxy{holding: make(chan struct{})}
 	ln := forward(t, target, func(c, u net.Conn) {
 		go func() {
-			// The first answers (HTTP/2 settings, Info) pass at once; later ones wait.
 			buf := make([]byte, 32<<10)
-			start := time.Now()
 			for {
 				n, err := u.Read(buf)
 				if n > 0 {
-					if time.Since(start) >= prompt {
-						time.Sleep(delay)
+					if p.held.Load() {
+						p.once.Do(func() { close(p.holding) })
+						time.Sleep(delay) // the fault itself
 					}
 					if _, werr := c.Write(buf[:n]); werr != nil {
 						break
@@ -90,8 +94,12 @@ func startSlowProxyAfter(t *testing.T, target string, delay, prompt time.Duratio
 			c.Close()
 		}()
 	})
-	return ln.Addr().String()
+	p.addr = ln.Addr().String()
+	return p
 }
+
+// hold makes every answer from now on wait.
+func (p *slowProxy) hold() { p.held.Store(true) }
 
 func (p *tcpProxy) kill() {
 	p.ln.Close()

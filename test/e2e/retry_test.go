@@ -60,10 +60,18 @@ func TestRetryReopensDroppedTunnels(t *testing.T) {
 	if totalCalls(stores) == callsBefore {
 		t.Fatal("the query did not reach the stores")
 	}
+	callsAtKill := totalCalls(stores)
 	if err := syscall.Kill(kwok.PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(time.Second)
+	// kwok stays down until a store has been asked again, so that a retry meets the dead tunnel.
+	deadline = time.Now().Add(30 * time.Second)
+	for totalCalls(stores) == callsAtKill && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if totalCalls(stores) == callsAtKill {
+		t.Fatal("no store was asked again after the tunnels dropped")
+	}
 	restarted := exec.Command(args[0], args[1:]...)
 	restarted.Dir = b.Dir
 	logf, err := os.Create(filepath.Join(b.Dir, "logs", "kwok-restarted.log"))

@@ -112,9 +112,10 @@ func TestImpersonation(t *testing.T) {
 
 // A slow store is given up on after --store-timeout, and the error names it and the flag.
 func TestSlowStore(t *testing.T) {
-	proxy := startSlowProxy(t, theBed.Stores[2].SidecarGRPC, 3*time.Second)
+	slow := startSlowProxy(t, theBed.Stores[2].SidecarGRPC, 3*time.Second)
+	proxy := slow.addr
 	set, _ := connectStores(t, withEndpoints(theBed.Stores[0].SidecarGRPC, proxy))
-	time.Sleep(500 * time.Millisecond) // from now on the proxy holds answers back
+	slow.hold() // connected: from now on the proxy holds answers back
 	start := time.Now()
 	got := runOurs(t, set.FanoutStores(), []string{`count(up)`, "-o", "json", "--store-timeout=1s"})
 	if got.Status != "error" || !strings.Contains(got.Error, "store "+proxy) || !strings.Contains(got.Error, "--store-timeout") {
@@ -133,14 +134,19 @@ func TestSlowStore(t *testing.T) {
 func TestInterrupt(t *testing.T) {
 	bin := pluginBinary(t)
 	// Every answer of this store is held back, so the command is still waiting when interrupted.
-	proxy := startSlowProxyAfter(t, theBed.Stores[0].SidecarGRPC, 20*time.Second, 0)
-	c := exec.Command(bin, `count(up)`, "--endpoint="+proxy)
+	slow := startSlowProxy(t, theBed.Stores[0].SidecarGRPC, 20*time.Second)
+	slow.hold()
+	c := exec.Command(bin, `count(up)`, "--endpoint="+slow.addr)
 	var stderr bytes.Buffer
 	c.Stderr = &stderr
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * time.Second)
+	select {
+	case <-slow.holding: // the command is waiting on the store
+	case <-time.After(30 * time.Second):
+		t.Fatal("the command never reached the store")
+	}
 	start := time.Now()
 	if err := c.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)

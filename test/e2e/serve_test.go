@@ -105,24 +105,8 @@ func promtool(t *testing.T, args ...string) string {
 	return out.String()
 }
 
-// leftovers counts goroutines that serving can start: the HTTP server, gRPC and the tunnels.
-func leftovers() int {
-	buf := make([]byte, 1<<22)
-	buf = buf[:runtime.Stack(buf, true)]
-	n := 0
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		for _, mark := range []string{"pkg/serve.", "net/http.(*conn).serve", "google.golang.org/grpc", "k8s.io/streaming", "pkg/tunnel."} {
-			if strings.Contains(g, mark) {
-				n++
-				break
-			}
-		}
-	}
-	return n
-}
-
 func TestServeAnswersPromtoolLikeTheQuerier(t *testing.T) {
-	before := leftovers()
+	before := goroutinesNow()
 	srv := startServe(t, "--kubeconfig="+theBed.Kubeconfig)
 	m := servingRE.FindStringSubmatch(srv.stderr.String())
 	if m[1] != "3" {
@@ -164,14 +148,7 @@ func TestServeAnswersPromtoolLikeTheQuerier(t *testing.T) {
 	}
 
 	srv.stop()
-	deadline := time.Now().Add(10 * time.Second)
-	for leftovers() > before {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("%d goroutines of the server remain after it stopped (%d before):\n%s", leftovers(), before, buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	before.noneLeft(t, "after serve stopped")
 	if _, err := http.Get(srv.url + "/-/ready"); err == nil {
 		t.Fatal("still answering after it stopped")
 	}

@@ -1,10 +1,9 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -12,26 +11,15 @@ import (
 	"time"
 )
 
-// openFDs counts this process's open file descriptors: sockets to the API server and the
-// stores, listeners, and files.
-func openFDs(t *testing.T) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skipf("no /proc/self/fd: %v", err)
-	}
-	return len(ents)
-}
-
 // 2,000 queries through serve over kube tunnels, of every kind serve answers, eight at a time:
 // afterwards goroutines, open file descriptors and tunnels are where they were after the first
 // query, and where they were before serve once it stops. A leak of one stream or connection per
-// query would show as thousands.
+// query would show as thousands; goleak names each goroutine left over.
 func TestServeSoak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("2,000 queries")
 	}
-	before, fdsBefore := leftovers(), openFDs(t)
+	before, fdsBefore := goroutinesNow(), openFDs(t)
 	s := startServe(t, "--kubeconfig="+theBed.Kubeconfig, "-q")
 	client := &http.Client{Timeout: time.Minute}
 	he := theBed.HistoryEnd
@@ -81,8 +69,7 @@ func TestServeSoak(t *testing.T) {
 		}
 	}
 	client.CloseIdleConnections()
-	settle()
-	goroutines, fds, tunnels := runtime.NumGoroutine(), openFDs(t), leftovers()
+	afterFirst, fds := goroutinesNow(), openFDs(t)
 
 	const total, workers = 2000, 8
 	var (
@@ -121,28 +108,17 @@ func TestServeSoak(t *testing.T) {
 		t.Errorf("%d of %d queries failed; first: %s", n, total, firstErr)
 	}
 	client.CloseIdleConnections()
-	settle()
-	g, f, tun := runtime.NumGoroutine(), openFDs(t), leftovers()
-	t.Logf("after the first round: %d goroutines, %d fds, %d serving goroutines; after %d queries: %d, %d, %d", goroutines, fds, tunnels, total, g, f, tun)
-	// A few of slack for timers and runtime goroutines that come and go on their own.
-	if g > goroutines+5 || f > fds+2 || tun > tunnels+2 {
-		buf := make([]byte, 1<<20)
-		t.Errorf("after %d queries: goroutines %d (were %d), fds %d (were %d), serving goroutines %d (were %d)\n%s",
-			total, g, goroutines, f, fds, tun, tunnels, buf[:runtime.Stack(buf, true)])
+	afterFirst.noneLeft(t, fmt.Sprintf("after %d queries, besides those after the first round", total))
+	if f := fdsSettle(t, fds+2, 10*time.Second); f > fds+2 {
+		t.Errorf("after %d queries: %d fds open, %d after the first round", total, f, fds)
 	}
 
 	s.stop()
-	deadline := time.Now().Add(10 * time.Second)
-	for (leftovers() > before || openFDs(t) > fdsBefore+2) && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
-	if n, f := leftovers(), openFDs(t); n > before || f > fdsBefore+2 {
-		t.Errorf("after serve stopped: %d serving goroutines (were %d), %d fds (were %d)", n, before, f, fdsBefore)
+	before.noneLeft(t, "after serve stopped")
+	if f := fdsSettle(t, fdsBefore+2, 10*time.Second); f > fdsBefore+2 {
+		t.Errorf("after serve stopped: %d fds open, %d before it started", f, fdsBefore)
 	}
 }
-
-// settle waits for connections closed just now to finish closing.
-func settle() { time.Sleep(500 * time.Millisecond) }
 
 func errString(err error) string {
 	if err == nil {

@@ -1,14 +1,7 @@
 package e2e
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -19,94 +12,60 @@ import (
 	"time"
 
 	"github.com/globalquery/kubectl-globalquery/internal/bed"
+	"github.com/globalquery/kubectl-globalquery/internal/pki"
+	"github.com/globalquery/kubectl-globalquery/internal/supervise"
 )
 
-type pki struct {
-	caCert *x509.Certificate
-	caKey  *ecdsa.PrivateKey
-	dir    string
-	serial int64
-}
-
-func newPKI(t *testing.T) *pki {
+// newCA makes a CA of the test's own, for certificates no bed CA signed.
+func newCA(t *testing.T) *pki.CA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := pki.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test-ca"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
-		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	p := &pki{caCert: cert, caKey: key, dir: t.TempDir(), serial: 1}
-	p.write(t, "ca.crt", "CERTIFICATE", der)
-	return p
+	return ca
 }
 
-func (p *pki) write(t *testing.T, name, typ string, der []byte) string {
+// issue signs name's certificate and returns its files; server certificates name 127.0.0.1
+// and sidecar.test.
+func issue(t *testing.T, ca *pki.CA, name string, server bool) (certFile, keyFile string) {
 	t.Helper()
-	path := filepath.Join(p.dir, name)
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-// issue writes a certificate and key signed by the CA; server certificates name 127.0.0.1.
-func (p *pki) issue(t *testing.T, name string, server bool) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.serial++
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(p.serial), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	var dns []string
+	var ips []net.IP
 	if server {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		tmpl.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
-		tmpl.DNSNames = []string{"sidecar.test"}
+		dns, ips = []string{"sidecar.test"}, []net.IP{net.ParseIP("127.0.0.1")}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.caCert, &key.PublicKey, p.caKey)
-	if err != nil {
+	if _, err := ca.Issue(name, name, nil, dns, ips); err != nil {
 		t.Fatal(err)
 	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p.write(t, name+".crt", "CERTIFICATE", der), p.write(t, name+".key", "EC PRIVATE KEY", kder)
+	return ca.Path(name, "crt"), ca.Path(name, "key")
 }
 
-func freePort(t *testing.T) int {
+// freePorts are n loopback ports free just now.
+func freePorts(t *testing.T, n int) []int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ports, err := supervise.FreePorts(n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return ports
 }
 
 // A real Thanos sidecar that serves its StoreAPI with mTLS: with the Querier's --grpc-client-tls-*
 // flags we read it; without, the error says TLS is the problem.
 func TestSidecarWithMutualTLS(t *testing.T) {
-	p := newPKI(t)
-	srvCert, srvKey := p.issue(t, "sidecar", true)
-	cliCert, cliKey := p.issue(t, "plugin", false)
-	grpcAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	p := newCA(t)
+	srvCert, srvKey := issue(t, p, "sidecar", true)
+	cliCert, cliKey := issue(t, p, "plugin", false)
+	ports := freePorts(t, 2)
+	grpcAddr := fmt.Sprintf("127.0.0.1:%d", ports[0])
+	httpAddr := fmt.Sprintf("127.0.0.1:%d", ports[1])
 	s := theBed.Stores[len(theBed.Stores)-1]
 	c := exec.Command(filepath.Join(bed.DefaultBinDir(), "thanos"), "sidecar",
 		"--prometheus.url", s.PrometheusURL, "--tsdb.path", t.TempDir(),
 		"--grpc-address", grpcAddr, "--http-address", httpAddr,
 		"--grpc-server-tls-cert", srvCert, "--grpc-server-tls-key", srvKey,
-		"--grpc-server-tls-client-ca", filepath.Join(p.dir, "ca.crt"))
+		"--grpc-server-tls-client-ca", p.Path("ca", "crt"))
 	logf, _ := os.Create(filepath.Join(t.TempDir(), "sidecar.log"))
 	c.Stdout, c.Stderr = logf, logf
 	if err := c.Start(); err != nil {
@@ -129,7 +88,7 @@ func TestSidecarWithMutualTLS(t *testing.T) {
 	}
 
 	at := "--time=" + secs(theBed.HistoryEnd-10*60_000)
-	tlsFlags := []string{"--grpc-client-tls-secure", "--grpc-client-tls-ca=" + filepath.Join(p.dir, "ca.crt"),
+	tlsFlags := []string{"--grpc-client-tls-secure", "--grpc-client-tls-ca=" + p.Path("ca", "crt"),
 		"--grpc-client-tls-cert=" + cliCert, "--grpc-client-tls-key=" + cliKey}
 	out, stderr, err := runCLI(t, append([]string{`count(up{job="node-exporter"})`, "--endpoint=" + grpcAddr, at}, tlsFlags...)...)
 	if err != nil || !strings.Contains(out, "2") {
@@ -139,7 +98,7 @@ func TestSidecarWithMutualTLS(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "TLS") {
 		t.Fatalf("plaintext against a TLS store: %v", err)
 	}
-	_, _, err = runCLI(t, `count(up)`, "--endpoint="+grpcAddr, "--connect-timeout=5s", "--grpc-client-tls-secure", "--grpc-client-tls-ca="+filepath.Join(p.dir, "ca.crt"))
+	_, _, err = runCLI(t, `count(up)`, "--endpoint="+grpcAddr, "--connect-timeout=5s", "--grpc-client-tls-secure", "--grpc-client-tls-ca="+p.Path("ca", "crt"))
 	if err == nil || !strings.Contains(err.Error(), "store "+grpcAddr) {
 		t.Fatalf("TLS without the client certificate mTLS demands: %v", err)
 	}

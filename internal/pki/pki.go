@@ -1,4 +1,6 @@
-package bed
+// Package pki makes the certificates of the test bed and of the tests: one CA that signs serving
+// and client certificates, ECDSA P-256, written as PEM files into one directory.
+package pki
 
 import (
 	"crypto/ecdsa"
@@ -15,18 +17,20 @@ import (
 	"time"
 )
 
-// pki holds the PEM material of the bed: one CA signs the API server's serving
-// certificate and every client certificate, which keeps the kubeconfigs small.
-type pki struct {
+// CA signs every certificate of one bed or test, which keeps the kubeconfigs small and lets
+// one ca.crt verify every peer.
+type CA struct {
 	dir string
 
-	caCert []byte
+	// Cert is the CA certificate, PEM.
+	Cert   []byte
 	caKey  *ecdsa.PrivateKey
 	caX509 *x509.Certificate
 }
 
-type keyPair struct {
-	Cert, Key []byte // PEM
+// Pair is a certificate and its key, PEM.
+type Pair struct {
+	Cert, Key []byte
 }
 
 // ECDSA P-256 throughout: key generation is instant, whereas RSA-2048 costs a
@@ -45,7 +49,8 @@ func serial() (*big.Int, error) {
 	return rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
 }
 
-func newPKI(dir string) (*pki, error) {
+// New makes a CA and writes ca.crt and ca.key into dir.
+func New(dir string) (*CA, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -77,38 +82,39 @@ func newPKI(dir string) (*pki, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &pki{dir: dir, caKey: key, caX509: c,
-		caCert: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+	p := &CA{dir: dir, caKey: key, caX509: c,
+		Cert: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
 	kp, err := keyPEM(key)
 	if err != nil {
 		return nil, err
 	}
-	if err := p.write("ca", keyPair{Cert: p.caCert, Key: kp}); err != nil {
+	if err := p.write("ca", Pair{Cert: p.Cert, Key: kp}); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
-func (p *pki) write(name string, kp keyPair) error {
+func (p *CA) write(name string, kp Pair) error {
 	if err := os.WriteFile(filepath.Join(p.dir, name+".crt"), kp.Cert, 0o600); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(p.dir, name+".key"), kp.Key, 0o600)
 }
 
-func (p *pki) path(name, ext string) string { return filepath.Join(p.dir, name+"."+ext) }
+// Path is where name's file with extension ext (crt or key) was written.
+func (p *CA) Path(name, ext string) string { return filepath.Join(p.dir, name+"."+ext) }
 
-// issue signs a leaf certificate. A non-empty dns or ips list makes it a
-// serving certificate; otherwise it is a client certificate whose CN and O
-// are the Kubernetes user name and groups.
-func (p *pki) issue(name, cn string, orgs []string, dns []string, ips []net.IP) (keyPair, error) {
+// Issue signs a leaf certificate and writes it as name.crt and name.key. A non-empty dns or ips
+// list makes it a serving certificate; otherwise it is a client certificate whose CN and O are
+// the Kubernetes user name and groups.
+func (p *CA) Issue(name, cn string, orgs []string, dns []string, ips []net.IP) (Pair, error) {
 	key, err := newKey()
 	if err != nil {
-		return keyPair{}, err
+		return Pair{}, err
 	}
 	sn, err := serial()
 	if err != nil {
-		return keyPair{}, err
+		return Pair{}, err
 	}
 	now := time.Now().Add(-time.Hour)
 	tmpl := &x509.Certificate{
@@ -126,19 +132,19 @@ func (p *pki) issue(name, cn string, orgs []string, dns []string, ips []net.IP) 
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.caX509, &key.PublicKey, p.caKey)
 	if err != nil {
-		return keyPair{}, fmt.Errorf("sign %s: %w", name, err)
+		return Pair{}, fmt.Errorf("sign %s: %w", name, err)
 	}
 	kp, err := keyPEM(key)
 	if err != nil {
-		return keyPair{}, err
+		return Pair{}, err
 	}
-	pair := keyPair{Cert: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), Key: kp}
+	pair := Pair{Cert: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), Key: kp}
 	return pair, p.write(name, pair)
 }
 
-// serviceAccountKey writes the token signing key pair the API server and the
-// controller manager share.
-func (p *pki) serviceAccountKey() error {
+// SigningKey writes a key pair for signing tokens, as name.key and name.pub: the service
+// account key the API server and the controller manager share.
+func (p *CA) SigningKey(name string) error {
 	key, err := newKey()
 	if err != nil {
 		return err
@@ -151,9 +157,9 @@ func (p *pki) serviceAccountKey() error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(p.dir, "sa.key"), kp, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(p.dir, name+".key"), kp, 0o600); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(p.dir, "sa.pub"),
+	return os.WriteFile(filepath.Join(p.dir, name+".pub"),
 		pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o600)
 }
