@@ -1,10 +1,7 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -15,12 +12,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"k8s.io/cli-runtime/pkg/genericiooptions"
-
-	"github.com/globalquery/kubectl-globalquery/pkg/cmd"
-	"github.com/globalquery/kubectl-globalquery/pkg/engine"
-	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
 )
 
 // apiResponse is the body of a Prometheus-compatible /api/v1/query(_range) response.
@@ -322,11 +313,11 @@ func askOracleAt(base, path string, params url.Values) (*apiResponse, error) {
 
 func decode(t testing.TB, body []byte) *apiResponse {
 	t.Helper()
-	var r apiResponse
-	if err := json.Unmarshal(body, &r); err != nil {
-		t.Fatalf("our answer %q: %v", body, err)
+	r, err := parseAnswer(body)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return &r
+	return r
 }
 
 // diffOrErr compares answers, where an error on both sides (the same kind of PromQL error) counts
@@ -377,38 +368,3 @@ const (
 	errorBadData   = "bad_data"
 	errorExecution = "execution"
 )
-
-// evalOurs runs one query through the command's own code path with -o json, like runOurs, but
-// reports problems instead of stopping the test, so that worker goroutines can use it. A query
-// refused before evaluation gets the API's bad_data type and one that fails while evaluating
-// gets execution, as the Prometheus API sorts them.
-func evalOurs(stores []*fanout.Store, args []string) (*apiResponse, error) {
-	var stdout bytes.Buffer
-	o := cmd.NewQueryOptions(genericiooptions.IOStreams{Out: &stdout, ErrOut: io.Discard})
-	fs := cmd.QueryFlagSet(o)
-	if err := fs.Parse(args[1:]); err != nil {
-		return nil, err
-	}
-	if err := o.Complete(args[:1]); err != nil {
-		return nil, err
-	}
-	if err := o.Validate(); err != nil {
-		if perr := (*engine.ParseError)(nil); errors.As(err, &perr) {
-			return &apiResponse{Status: "error", ErrorType: errorBadData, Error: err.Error()}, nil
-		}
-		return nil, err
-	}
-	if err := o.Execute(context.Background(), stores, nil); err != nil {
-		typ := errorExecution
-		// The engine refuses these when the query is created, which the API reports as bad data.
-		if perr := (*engine.ParseError)(nil); errors.As(err, &perr) || strings.HasPrefix(err.Error(), "invalid expression type") {
-			typ = errorBadData
-		}
-		return &apiResponse{Status: "error", ErrorType: typ, Error: err.Error()}, nil
-	}
-	var r apiResponse
-	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
-		return nil, fmt.Errorf("our answer %q: %w", stdout.Bytes(), err)
-	}
-	return &r, nil
-}

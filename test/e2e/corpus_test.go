@@ -2,7 +2,7 @@ package e2e
 
 import (
 	"fmt"
-	"github.com/prometheus/prometheus/promql/parser"
+	"io"
 	"net/url"
 	"os"
 	"regexp"
@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/globalquery/kubectl-globalquery/internal/corpus"
 )
@@ -426,7 +428,7 @@ func runCorpusJob(j corpusJob, paths []connected) jobResult {
 	r.answered = want.Status == "success" && string(want.Data.Result) != "[]"
 	for _, p := range paths {
 		began := time.Now()
-		got, err := evalOurs(p.stores, append(j.ev.args(j.expr.Query, j.dedup), p.args...))
+		got, err := ours(p.stores, io.Discard, append(j.ev.args(j.expr.Query, j.dedup), p.args...)...)
 		r.ours += time.Since(began)
 		if err != nil {
 			r.problems = append(r.problems, fmt.Sprintf("%s (%s, dedup=%t, via %s): %v", j.expr.Query, j.ev.name, j.dedup, p.name, err))

@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"net/url"
 	"os"
@@ -11,10 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"k8s.io/cli-runtime/pkg/genericiooptions"
-
 	"github.com/globalquery/kubectl-globalquery/internal/bed"
-	"github.com/globalquery/kubectl-globalquery/pkg/cmd"
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
 )
 
@@ -72,28 +67,6 @@ func connectPaths(t *testing.T) []connected {
 	eset, _ := connectStores(t, withEndpoints(sidecarAddrs()...))
 	out = append(out, connected{"endpoint", eset.FanoutStores(), eset.Close, []string{"--series-batch-size=0"}})
 	return out
-}
-
-// runOurs evaluates one query through the command's own code path, with -o json. An evaluation
-// error comes back as an error response, as the API would give it.
-func runOurs(t *testing.T, stores []*fanout.Store, args []string) *apiResponse {
-	t.Helper()
-	var stdout bytes.Buffer
-	o := cmd.NewQueryOptions(genericiooptions.IOStreams{Out: &stdout, ErrOut: &bytes.Buffer{}})
-	fs := cmd.QueryFlagSet(o)
-	if err := fs.Parse(args[1:]); err != nil {
-		t.Fatal(err)
-	}
-	if err := o.Complete(args[:1]); err != nil {
-		t.Fatal(err)
-	}
-	if err := o.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	if err := o.Execute(context.Background(), stores, nil); err != nil {
-		return &apiResponse{Status: "error", Error: err.Error()}
-	}
-	return decode(t, stdout.Bytes())
 }
 
 func TestDifferentialAgainstQuerier(t *testing.T) {

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,10 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/cli-runtime/pkg/genericiooptions"
-
 	"github.com/globalquery/kubectl-globalquery/internal/bed"
-	"github.com/globalquery/kubectl-globalquery/pkg/cmd"
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
 )
 
@@ -50,8 +45,8 @@ func TestRetryReopensDroppedTunnels(t *testing.T) {
 	}
 	callsBefore := totalCalls(stores)
 	go func() {
-		done <- runQuery(stores, &stderr, q, "-o", "json", "--start", secs(b.HistoryStart), "--end", secs(b.HistoryEnd),
-			"--step", "30", "--split-interval", "10m", "--log-slow-queries", "1ns", "--timeout", "2m")
+		done <- answerOrError(ours(stores, &stderr, q, "-o", "json", "--start", secs(b.HistoryStart), "--end", secs(b.HistoryEnd),
+			"--step", "30", "--split-interval", "10m", "--log-slow-queries", "1ns", "--timeout", "2m"))
 	}()
 	deadline := time.Now().Add(30 * time.Second)
 	for totalCalls(stores) == callsBefore && time.Now().Before(deadline) {
@@ -116,30 +111,6 @@ func totalCalls(stores []*fanout.Store) int64 {
 	return n
 }
 
-// runQuery evaluates one query through the command's code path, with its stderr kept.
-func runQuery(stores []*fanout.Store, stderr *bytes.Buffer, args ...string) *apiResponse {
-	var stdout bytes.Buffer
-	o := cmd.NewQueryOptions(genericiooptions.IOStreams{Out: &stdout, ErrOut: stderr})
-	fs := cmd.QueryFlagSet(o)
-	if err := fs.Parse(args[1:]); err != nil {
-		return &apiResponse{Status: "error", Error: err.Error()}
-	}
-	if err := o.Complete(args[:1]); err != nil {
-		return &apiResponse{Status: "error", Error: err.Error()}
-	}
-	if err := o.Validate(); err != nil {
-		return &apiResponse{Status: "error", Error: err.Error()}
-	}
-	if err := o.Execute(context.Background(), stores, nil); err != nil {
-		return &apiResponse{Status: "error", Error: err.Error()}
-	}
-	r, err := readAnswer(stdout.Bytes())
-	if err != nil {
-		return &apiResponse{Status: "error", Error: err.Error()}
-	}
-	return r
-}
-
 // A store that stays down through every retry fails the query naming it, the attempts, and
 // what to do.
 func TestRetryGivesUpNamingTheStore(t *testing.T) {
@@ -147,7 +118,7 @@ func TestRetryGivesUpNamingTheStore(t *testing.T) {
 	set, _ := connectStores(t, withEndpoints(append([]string{proxy.addr()}, sidecarAddrs()[1:]...)...))
 	proxy.kill()
 	var stderr bytes.Buffer
-	got := runQuery(set.FanoutStores(), &stderr, `count(up)`, "-o", "json", "--time", secs(theBed.HistoryEnd), "--max-retries", "2")
+	got := answerOrError(ours(set.FanoutStores(), &stderr, `count(up)`, "-o", "json", "--time", secs(theBed.HistoryEnd), "--max-retries", "2"))
 	if got.Status != "error" {
 		t.Fatalf("a dead store answered: %+v", got)
 	}
@@ -161,12 +132,4 @@ func TestRetryGivesUpNamingTheStore(t *testing.T) {
 			t.Errorf("error %q shows %q", got.Error, bad)
 		}
 	}
-}
-
-func readAnswer(b []byte) (*apiResponse, error) {
-	var r apiResponse
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("our answer %q: %w", b, err)
-	}
-	return &r, nil
 }

@@ -1,8 +1,8 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
+	"io"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -235,11 +235,11 @@ func names(text, store string) bool {
 }
 
 func decodeAnswer(out string) (*apiResponse, error) {
-	var r apiResponse
-	if err := json.Unmarshal([]byte(out), &r); err != nil || r.Status != "success" {
+	r, err := parseAnswer([]byte(out))
+	if err != nil || r.Status != "success" {
 		return nil, fmt.Errorf("exit 0 without a JSON answer (%v): %s", err, trim(out))
 	}
-	return &r, nil
+	return r, nil
 }
 
 func trim(s string) string {
@@ -392,7 +392,7 @@ func runFaults(t *testing.T, qs []toxicQuery, newLinks func(t *testing.T, name s
 									func() bool { return seriesRead(watched...) > 0 }, func() int64 { return seriesCalls(watched...) }, done)
 							})
 							start := time.Now()
-							resp, err := evalOurs(stores, args)
+							resp, err := ours(stores, io.Discard, args...)
 							took := time.Since(start)
 							close(done)
 							strike.Wait()
