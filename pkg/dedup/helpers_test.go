@@ -150,20 +150,27 @@ type testSet struct {
 	i      int
 	err    error
 	warns  annotations.Annotations
+	cur    Group
 }
 
 func newTestSet(series ...storage.Series) *testSet { return &testSet{series: series, i: -1} }
 
+// Next groups adjacent series of equal labels, as the proxy stage groups a label set's lanes.
 func (s *testSet) Next() bool {
 	if s.i+1 >= len(s.series) {
 		s.i = len(s.series)
 		return false
 	}
 	s.i++
+	start := s.i
+	for s.i+1 < len(s.series) && labels.Equal(s.series[s.i+1].Labels(), s.series[start].Labels()) {
+		s.i++
+	}
+	s.cur = Group{Labels: s.series[start].Labels(), Lanes: s.series[start : s.i+1]}
 	return true
 }
 
-func (s *testSet) At() storage.Series                { return s.series[s.i] }
+func (s *testSet) At() *Group                        { return &s.cur }
 func (s *testSet) Err() error                        { return s.err }
 func (s *testSet) Warnings() annotations.Annotations { return s.warns }
 

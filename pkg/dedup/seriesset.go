@@ -1,88 +1,59 @@
 package dedup
 
 import (
+	"slices"
+
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"github.com/prometheus/prometheus/util/annotations"
 )
 
-// NewSeriesSet merges each run of consecutive series with identical labels
-// from in into one series. in must be sorted by labels, with replica labels
-// already removed from each series' labels (so replicas of the same series
-// are adjacent); equal label sets that are not adjacent stay separate series.
-// fn is the engine's select hint function name (storage.SelectHints.Func),
-// which decides counter-aware merging (see IsCounterFunc). Any algo other
-// than Chain and Gapfill merges with Penalty, as Thanos does. Streaming: it
-// never holds more than one group at a time.
+// NewSeriesSet merges the lanes of each group from in into one series. fn is the engine's select
+// hint function name (storage.SelectHints.Func), which decides counter-aware merging (see
+// IsCounterFunc). Any algo other than Chain and Gapfill merges with Penalty, as Thanos does.
+// Streaming: it never holds more than one group at a time.
 //
-// A group of one series is passed through untouched, so neither penalties nor
-// counter adjustments apply to it.
-func NewSeriesSet(in storage.SeriesSet, fn string, algo Algorithm) storage.SeriesSet {
+// A group of one lane is passed through untouched, so neither penalties nor counter adjustments
+// apply to it.
+func NewSeriesSet(in GroupSet, fn string, algo Algorithm) storage.SeriesSet {
 	return &seriesSet{in: in, counter: IsCounterFunc(fn), chain: algo == Chain, gapfill: algo == Gapfill}
 }
 
 type seriesSet struct {
-	in      storage.SeriesSet
+	in      GroupSet
 	counter bool
 	chain   bool
 	gapfill bool
-
-	started bool
-	// next is the first series of the following group, already taken from
-	// in while looking for the end of the current group.
-	next    storage.Series
-	scratch []storage.Series
 	cur     storage.Series
 }
 
 func (s *seriesSet) Next() bool {
-	if !s.started {
-		s.started = true
-		if s.in.Next() {
-			s.next = s.in.At()
-		}
-	}
-	if s.next == nil {
-		s.cur = nil
-		return false
-	}
-
-	first := s.next
-	s.next = nil
-	lset := first.Labels()
-	group := append(s.scratch[:0], first)
 	for s.in.Next() {
-		sr := s.in.At()
-		if !labels.Equal(lset, sr.Labels()) {
-			s.next = sr
-			break
+		g := s.in.At()
+		switch len(g.Lanes) {
+		case 0:
+			continue
+		case 1:
+			// Its labels are the group's already; wrapping it would cost every series an
+			// allocation that the engine keeps until the query ends.
+			s.cur = g.Lanes[0]
+			return true
 		}
-		group = append(group, sr)
-	}
-	s.scratch = group
-	// Clear the scratch slots so finished groups can be collected even while
-	// the slice is kept for reuse.
-	defer clear(s.scratch)
-
-	if len(group) == 1 {
-		// Its labels are the group's already; wrapping it would cost every series an
-		// allocation that the engine keeps until the query ends.
-		s.cur = first
+		// The returned series may outlive this group, so it gets its own slice.
+		replicas := slices.Clone(g.Lanes)
+		switch {
+		case s.chain:
+			s.cur = relabeled{Series: storage.ChainedSeriesMerge(replicas...), lset: g.Labels}
+		case s.gapfill:
+			s.cur = &gapfillSeries{lset: g.Labels, replicas: replicas, counter: s.counter}
+		default:
+			s.cur = &penaltySeries{lset: g.Labels, replicas: replicas, counter: s.counter}
+		}
 		return true
 	}
-	// The returned series may outlive this call, so it gets its own slice.
-	replicas := make([]storage.Series, len(group))
-	copy(replicas, group)
-	switch {
-	case s.chain:
-		s.cur = relabeled{Series: storage.ChainedSeriesMerge(replicas...), lset: lset}
-	case s.gapfill:
-		s.cur = &gapfillSeries{lset: lset, replicas: replicas, counter: s.counter}
-	default:
-		s.cur = &penaltySeries{lset: lset, replicas: replicas, counter: s.counter}
-	}
-	return true
+	s.cur = nil
+	return false
 }
 
 func (s *seriesSet) At() storage.Series { return s.cur }

@@ -43,21 +43,6 @@ func mergeChunks(parts [][]storeapi.Chunk) []storeapi.Chunk {
 	return dst
 }
 
-// replicaLanes splits each store's chunks into lanes on its own, so that no lane joins chunks of
-// two stores. A sidecar is one replica and gives one lane; a store holding overlapping blocks
-// gives one lane per overlap, as the Querier's split would within that store.
-func replicaLanes(parts [][]storeapi.Chunk) [][]storeapi.Chunk {
-	var lanes [][]storeapi.Chunk
-	for _, p := range parts {
-		if !slices.IsSortedFunc(p, proxyOrder) {
-			p = slices.Clone(p)
-			slices.SortFunc(p, proxyOrder)
-		}
-		lanes = append(lanes, dedup.SplitOverlapping(p, chunkSpan)...)
-	}
-	return lanes
-}
-
 // proxyOrder is the Thanos proxy's chunk order.
 func proxyOrder(a, b storeapi.Chunk) int {
 	switch {

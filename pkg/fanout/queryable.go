@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
-	"github.com/prometheus/prometheus/util/annotations"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/dedup"
 	"github.com/globalquery/kubectl-globalquery/pkg/failure"
@@ -68,12 +68,27 @@ type querier struct {
 	q          *Queryable
 	mint, maxt int64
 	series     atomic.Int64 // read so far by all Selects, for MaxSeries
+
+	mu   sync.Mutex
+	open []*pendingSet
 }
 
-func (*querier) Close() error { return nil }
+// Close ends the reads of sets the engine never read and lets go of the answers read.
+func (qr *querier) Close() error {
+	qr.mu.Lock()
+	open := qr.open
+	qr.open = nil
+	qr.mu.Unlock()
+	for _, p := range open {
+		p.close()
+	}
+	return nil
+}
 
-// Select streams the series of every matching store, merged, and deduplicated if asked. Output is
-// always sorted by labels, so sortSeries needs no extra work.
+// Select starts reading every matching store at once, on a goroutine of its own, and returns a
+// set that waits for them on its first Next: the engine selects all of a query's selectors before
+// it reads any, so their reads overlap instead of taking one round trip after another. The
+// stores' answers come merged, and deduplicated if asked, always sorted by labels.
 func (qr *querier) Select(ctx context.Context, _ bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
 	opts := &qr.q.Opts
 	mint, maxt := qr.mint, qr.maxt
@@ -100,46 +115,25 @@ func (qr *querier) Select(ctx context.Context, _ bool, hints *storage.SelectHint
 			stores = append(stores, s)
 		}
 	}
-	srcs, names, warns, err := readAll(ctx, stores, req, opts)
-	if err != nil {
-		return storage.ErrSeriesSet(err)
-	}
-	m := newMerger(srcs, names, opts.PartialResponse)
-	m.warnings = append(m.warnings, warns...)
-	set := &groupSeriesSet{
-		m:          m,
-		sel:        &selectParams{fn: fn, mint: mint, maxt: maxt},
-		split:      opts.dedup(),
-		perReplica: opts.dedup() && opts.DedupAlgorithm == dedup.Gapfill,
-		count:      &qr.series,
-		maxSeries:  opts.MaxSeries,
-	}
-	if !opts.dedup() {
-		return set
-	}
-	return dedup.NewSeriesSet(set, fn, opts.DedupAlgorithm)
-}
-
-// groupSeriesSet turns merged groups into series. With dedup it yields, per label set, one series
-// per non-overlapping run of chunks: the replicas that the dedup stage then merges.
-//
-// perReplica splits each store's chunks on their own instead of the merged chunks of all stores.
-// The Querier's lanes (split) may join a chunk of one replica to a chunk of another; penalty
-// must see them that way to give the Querier's answers, but gapfill judges each input by its own
-// cadence and counter level, and a lane that changes replica in the middle shows it a false gap
-// or a false counter reset.
-type groupSeriesSet struct {
-	m          *merger
-	sel        *selectParams
-	split      bool
-	perReplica bool
-	pending    [][]storeapi.Chunk
-	lset       labels.Labels
-	cur        *chunkSeries
-
-	count     *atomic.Int64
-	maxSeries int64
-	err       error
+	sel := &selectParams{fn: fn, mint: mint, maxt: maxt}
+	p := startPending(ctx, func(ctx context.Context) (*groupSet, storage.SeriesSet) {
+		srcs, names, warns, err := readAll(ctx, stores, req, opts)
+		if err != nil {
+			return nil, storage.ErrSeriesSet(err)
+		}
+		m := newMerger(srcs, names, opts.PartialResponse)
+		m.warnings = append(m.warnings, warns...)
+		gs := &groupSet{m: m, sel: sel, count: &qr.series, maxSeries: opts.MaxSeries}
+		if !opts.dedup() {
+			return gs, &flatSet{in: gs}
+		}
+		gs.lanes, gs.algo = true, opts.DedupAlgorithm
+		return gs, dedup.NewSeriesSet(gs, fn, opts.DedupAlgorithm)
+	})
+	qr.mu.Lock()
+	qr.open = append(qr.open, p)
+	qr.mu.Unlock()
+	return p
 }
 
 // SeriesLimitError is a query stopped by Options.MaxSeries.
@@ -147,56 +141,6 @@ type SeriesLimitError struct{ Limit int64 }
 
 func (e *SeriesLimitError) Error() string {
 	return fmt.Sprintf("the query reads more than %d series from the stores (--max-series): narrow its selectors with label matchers or a shorter range, or raise --max-series", e.Limit)
-}
-
-func (s *groupSeriesSet) Next() bool {
-	if s.err != nil {
-		return false
-	}
-	if len(s.pending) == 0 {
-		if !s.m.Next() {
-			s.m.Close()
-			return false
-		}
-		if s.maxSeries > 0 && s.count.Add(1) > s.maxSeries {
-			// Stop reading at once: the streams are what would exhaust memory.
-			s.err = &SeriesLimitError{Limit: s.maxSeries}
-			s.m.Close()
-			return false
-		}
-		g := s.m.At()
-		s.lset = g.labels
-		switch {
-		case s.perReplica:
-			s.pending = replicaLanes(g.parts)
-		case s.split:
-			s.pending = dedup.SplitOverlapping(mergeChunks(g.parts), chunkSpan)
-		}
-		if len(s.pending) == 0 {
-			s.pending = [][]storeapi.Chunk{mergeChunks(g.parts)}
-		}
-	}
-	// A new series each time: the engine and the dedup stage keep earlier ones.
-	s.cur = &chunkSeries{lset: s.lset, chunks: s.pending[0], sel: s.sel}
-	s.pending = s.pending[1:]
-	return true
-}
-
-func (s *groupSeriesSet) At() storage.Series { return s.cur }
-
-func (s *groupSeriesSet) Err() error {
-	if s.err != nil {
-		return s.err
-	}
-	return s.m.Err()
-}
-
-func (s *groupSeriesSet) Warnings() annotations.Annotations {
-	var a annotations.Annotations
-	for _, w := range s.m.Warnings() {
-		a.Add(errors.New(w))
-	}
-	return a
 }
 
 // countingSource records what a store sent in its Stats, and holds off its idle timer (when one

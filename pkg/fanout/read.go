@@ -245,4 +245,4 @@ func (b *bufferedSource) Next() bool {
 func (b *bufferedSource) At() *storeapi.Series { return b.series[b.i] }
 func (*bufferedSource) Err() error             { return nil }
 func (b *bufferedSource) Warnings() []string   { return b.warnings }
-func (b *bufferedSource) Close()               {}
+func (b *bufferedSource) Close()               { b.series = nil }

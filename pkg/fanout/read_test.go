@@ -25,6 +25,10 @@ type fakeStore struct {
 	stallAfter int
 	// every > 0: each series comes in a frame of its own, this long after the one before.
 	every time.Duration
+	// gate, when set, holds every Series call until it is closed; each call says on arrived
+	// that it has come.
+	gate    <-chan struct{}
+	arrived chan<- struct{}
 	// failures: this many calls fail with a reset connection before one answers.
 	failures atomic.Int32
 	panics   bool
@@ -33,6 +37,14 @@ type fakeStore struct {
 
 func (f *fakeStore) Series(ctx context.Context, _ *storeapi.SeriesRequest) (SeriesStream, error) {
 	f.calls.Add(1)
+	if f.gate != nil {
+		f.arrived <- struct{}{}
+		select {
+		case <-f.gate:
+		case <-ctx.Done():
+			return nil, status.FromContextError(ctx.Err()).Err()
+		}
+	}
 	if f.failures.Add(-1) >= 0 {
 		return nil, status.Error(codes.Unavailable, "error reading from server: connection reset by peer")
 	}

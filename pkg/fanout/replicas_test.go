@@ -44,7 +44,7 @@ func TestGapfillReadsEachStoreOnItsOwn(t *testing.T) {
 	for _, fn := range []string{"rate", ""} {
 		m := newMerger([]seriesSource{&listSource{series: []*storeapi.Series{a}}, &listSource{series: []*storeapi.Series{b}}},
 			[]string{"a", "b"}, false)
-		groups := &groupSeriesSet{m: m, sel: &selectParams{fn: fn, mint: 0, maxt: math.MaxInt64}, split: true, perReplica: true}
+		groups := &groupSet{m: m, sel: &selectParams{fn: fn, mint: 0, maxt: math.MaxInt64}, lanes: true, algo: dedup.Gapfill}
 		set := dedup.NewSeriesSet(groups, fn, dedup.Gapfill)
 		if !set.Next() {
 			t.Fatalf("fn %q: no series: %v", fn, set.Err())
