@@ -12,7 +12,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 	"github.com/spf13/cobra"
 
-	"github.com/globalquery/kubectl-globalquery/pkg/connect"
+	"github.com/globalquery/kubectl-globalquery/pkg/stores"
 )
 
 // NewStoresCommand lists the StoreAPI endpoints that queries would use.
@@ -57,12 +57,12 @@ func runStores(ctx context.Context, o *StoreOptions) error {
 	defer set.Close()
 	printStores(o, set)
 	if o.Dedup {
-		fmt.Fprintf(o.ErrOut, "Replica labels (%s): %s\n", o.ReplicaLabelsSource, strings.Join(o.ReplicaLabels, ", "))
+		fmt.Fprintf(o.ErrOut, "Replica labels (%s): %s\n", set.ReplicaLabelsSource, strings.Join(set.ReplicaLabels, ", "))
 	}
 	return nil
 }
 
-func printStores(o *StoreOptions, set *connect.Set) {
+func printStores(o *StoreOptions, set *stores.Set) {
 	t := tablewriter.NewTable(o.Out,
 		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
 			Borders: tw.BorderNone, Symbols: tw.NewSymbols(tw.StyleNone),
