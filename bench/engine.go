@@ -10,8 +10,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/cmd"
-	"github.com/globalquery/kubectl-globalquery/pkg/connect"
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
+	"github.com/globalquery/kubectl-globalquery/pkg/stores"
 )
 
 // engineQueries cover what dashboards and alerts ask of the bed's history: plain and regex
@@ -104,14 +104,11 @@ func runOursInProcess(ctx context.Context, stores []*fanout.Store, pq promQuery)
 	return out.Bytes(), time.Since(start), nil
 }
 
-// connectDirect connects to StoreAPI endpoints once, for the in-process runs.
-func connectDirect(ctx context.Context, endpoints []string) (*connect.Set, error) {
-	set := connect.Connect(ctx, nil, endpoints, connect.Options{})
-	if len(set.Failures) > 0 {
-		set.Close()
-		return nil, set.Failures[0]
-	}
-	return set, nil
+// connectDirect connects to StoreAPI endpoints once, for the in-process runs, as the command
+// does with --endpoint.
+func connectDirect(ctx context.Context, endpoints []string) (*stores.Set, error) {
+	set, _, err := stores.Open(ctx, stores.Config{Endpoints: endpoints})
+	return set, err
 }
 
 // benchEngine runs every query reps times on each side, rotating which side goes first so that

@@ -72,7 +72,7 @@ func run() error {
 	flag.StringVar(&c.dir, "dir", defDir, "working dir: cached high-cardinality blocks, the bed, logs, profiles ($BENCH_DIR)")
 	flag.StringVar(&c.bins, "bin", filepath.Join(root, "bin"), "directory of prometheus, promtool, thanos, kubectl, kwok, ...")
 	flag.StringVar(&c.plugin, "plugin", filepath.Join(root, "bin", "kubectl-globalquery"), "the plugin binary to measure (make build)")
-	flag.StringVar(&cases, "cases", "hicard,engine,cold,tput,remoteread", "cases to run, comma-separated")
+	flag.StringVar(&cases, "cases", "hicard,engine,cold,tput,remoteread,contexts", "cases to run, comma-separated")
 	flag.IntVar(&c.engineReps, "engine-reps", 5, "runs of each engine query per side")
 	flag.IntVar(&c.hicardReps, "hicard-reps", 3, "runs of each high-cardinality query per side")
 	flag.IntVar(&c.coldReps, "cold-reps", 7, "cold-start runs per side")
@@ -129,7 +129,7 @@ func run() error {
 		profiles = append(profiles, prof.report("hicard", c.profileTop))
 	}
 
-	needBed := c.cases["engine"] || c.cases["cold"] || c.cases["tput"] || c.cases["remoteread"]
+	needBed := c.cases["engine"] || c.cases["cold"] || c.cases["tput"] || c.cases["remoteread"] || c.cases["contexts"]
 	if needBed {
 		b, err := startBed(ctx, c.dir, logf)
 		if err != nil {
@@ -148,6 +148,11 @@ func run() error {
 		}
 		if c.cases["remoteread"] {
 			if err := caseRemoteRead(ctx, c, b, t, &notes, logf); err != nil {
+				return err
+			}
+		}
+		if c.cases["contexts"] {
+			if err := caseContexts(ctx, c, ps, b, t, logf); err != nil {
 				return err
 			}
 		}

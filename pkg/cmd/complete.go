@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
+	"github.com/globalquery/kubectl-globalquery/pkg/stores"
 )
 
 // completeQuery completes the identifier at the end of a partly typed query: a metric name, or a
@@ -23,17 +23,19 @@ func completeQuery(o *StoreOptions) func(*cobra.Command, []string, string) ([]st
 		ctx, cancel := context.WithTimeout(c.Context(), 5*time.Second)
 		defer cancel()
 		quiet := *o
-		quiet.IOStreams = genericiooptions.NewTestIOStreamsDiscard()
 		quiet.PartialResponse = true
 		if quiet.Validate() != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		set, _, err := quiet.Connect(ctx)
+		// No status line: it would land in the shell's completion.
+		set, _, err := stores.Open(ctx, quiet.Config())
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		defer set.Close()
-		q, err := (&fanout.Queryable{Stores: set.FanoutStores(), Opts: quiet.FanoutOptions()}).Querier(time.Now().Add(-time.Hour).UnixMilli(), time.Now().UnixMilli())
+		fopts := quiet.FanoutOptions()
+		fopts.ReplicaLabels = set.ReplicaLabels
+		q, err := (&fanout.Queryable{Stores: set.FanoutStores(), Opts: fopts}).Querier(time.Now().Add(-time.Hour).UnixMilli(), time.Now().UnixMilli())
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}

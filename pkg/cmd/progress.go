@@ -35,7 +35,8 @@ func (p *progress) line(format string, args ...any) {
 	}
 }
 
-func (p *progress) discovered(pods, clusters int) {
+// Discovered is stores.Progress's.
+func (p *progress) Discovered(pods, clusters int) {
 	where := ""
 	if clusters > 1 {
 		where = fmt.Sprintf(" in %d contexts", clusters)
@@ -43,8 +44,8 @@ func (p *progress) discovered(pods, clusters int) {
 	p.line("Found %d store pods%s; opening tunnels…", pods, where)
 }
 
-// connected ends the status line with a summary and names stores that were slow to answer.
-func (p *progress) connected(set *connect.Set) {
+// Connected ends the status line with a summary and names stores that were slow to answer.
+func (p *progress) Connected(set *connect.Set) {
 	if !p.on {
 		return
 	}

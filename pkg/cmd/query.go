@@ -4,15 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
-	"golang.org/x/term"
 
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -191,8 +187,8 @@ func (o *QueryOptions) Execute(ctx context.Context, stores []*fanout.Store, warn
 	}
 	opts := output.Options{
 		Format:        o.Output,
-		ReplicaLabels: o.ReplicaLabels,
-		Deduplicated:  o.Dedup && len(o.ReplicaLabels) > 0,
+		ReplicaLabels: o.replicaLabels(),
+		Deduplicated:  o.Dedup && len(o.replicaLabels()) > 0,
 		Sources:       sourcesOf(stores),
 		Query:         o.Query,
 	}
@@ -221,40 +217,4 @@ func (o *QueryOptions) Execute(ctx context.Context, stores []*fanout.Store, warn
 	}
 	fmt.Fprintln(o.ErrOut, "Wrote", o.PNG)
 	return nil
-}
-
-// terminal reports whether w is a terminal that may get colour (NO_COLOR unset) and its width.
-func terminal(w io.Writer) (color bool, width int) {
-	f, ok := w.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return false, 0
-	}
-	if cols, _, err := term.GetSize(int(f.Fd())); err == nil {
-		width = cols
-	}
-	return os.Getenv("NO_COLOR") == "", width
-}
-
-// sourcesOf names, for a result series, the stores whose external labels agree with it: for a
-// selector that is the store it came from (both replicas when deduplicated), for an aggregate
-// every store that fed it.
-func sourcesOf(stores []*fanout.Store) func(labels.Labels) []string {
-	return func(ls labels.Labels) []string {
-		var out []string
-		for _, s := range stores {
-			for _, ext := range s.Info.LabelSets {
-				agree := true
-				ext.Range(func(l labels.Label) {
-					if v := ls.Get(l.Name); v != "" && v != l.Value {
-						agree = false
-					}
-				})
-				if agree {
-					out = append(out, s.Name)
-					break
-				}
-			}
-		}
-		return out
-	}
 }

@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/globalquery/kubectl-globalquery/pkg/connect"
 	"github.com/globalquery/kubectl-globalquery/pkg/output"
+	"github.com/globalquery/kubectl-globalquery/pkg/stores"
 )
 
 // NewStoresCommand lists the StoreAPI endpoints that queries would use.
@@ -57,12 +57,12 @@ func runStores(ctx context.Context, o *StoreOptions) error {
 		return err
 	}
 	if o.Dedup {
-		fmt.Fprintf(o.ErrOut, "Replica labels (%s): %s\n", o.ReplicaLabelsSource, strings.Join(o.ReplicaLabels, ", "))
+		fmt.Fprintf(o.ErrOut, "Replica labels (%s): %s\n", set.ReplicaLabelsSource, strings.Join(set.ReplicaLabels, ", "))
 	}
 	return nil
 }
 
-func printStores(o *StoreOptions, set *connect.Set) error {
+func printStores(o *StoreOptions, set *stores.Set) error {
 	var rows [][]string
 	for _, s := range set.Stores {
 		var ls []string

@@ -41,6 +41,28 @@ type Cluster struct {
 	Context string // kube context name; "" when only the current context is used
 	Config  *rest.Config
 	Targets []discovery.Target
+	// Qualified: the names of the cluster's stores, and messages about it, carry its context.
+	// Set when more than one context was asked, whatever each found, so that a store keeps its
+	// name when another context comes up empty.
+	Qualified bool
+}
+
+// StoreName names the store of a pod of the cluster: namespace/pod, after the context when
+// Qualified.
+func (c Cluster) StoreName(namespace, pod string) string {
+	name := namespace + "/" + pod
+	if c.Qualified && c.Context != "" {
+		name = c.Context + "/" + name
+	}
+	return name
+}
+
+// Prefix is what precedes a message about the cluster: "context NAME: " when Qualified.
+func (c Cluster) Prefix() string {
+	if c.Qualified && c.Context != "" {
+		return "context " + c.Context + ": "
+	}
+	return ""
 }
 
 // StoreInfo describes a connected store for listings.
@@ -202,13 +224,9 @@ func Connect(ctx context.Context, clusters []Cluster, endpoints []string, o Opti
 		o.InfoTimeout = 30 * time.Second
 	}
 	var jobs []job
-	multi := len(clusters) > 1
 	for _, c := range clusters {
 		for _, t := range c.Targets {
-			name := t.String()
-			if multi && c.Context != "" {
-				name = c.Context + "/" + name
-			}
+			name := c.StoreName(t.Namespace, t.Pod)
 			j := job{
 				name: name, context: c.Context, namespace: t.Namespace, pod: t.Pod,
 				endpoint: fmt.Sprintf("%s:%d", t.Pod, t.ReadPort()), kind: t.Kind,

@@ -13,8 +13,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/globalquery/kubectl-globalquery/internal/bed"
-	"github.com/globalquery/kubectl-globalquery/pkg/cmd"
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
+	"github.com/globalquery/kubectl-globalquery/pkg/stores"
 	"github.com/globalquery/kubectl-globalquery/pkg/tunnel"
 )
 
@@ -58,9 +58,9 @@ func TestTunnelFallsBackToSPDY(t *testing.T) {
 // enough to arrive whole in a few milliseconds otherwise.
 func sidecarDiesMidStream(t *testing.T, b *bed.State) {
 	goroutinesBefore := goroutinesNow()
-	set, o := connectStores(t, func(o *cmd.StoreOptions) {
-		withKubeconfig(b.Kubeconfig)(o)
-		o.PartialResponse = true // the store killed before is gone; connect to the others
+	set, fopts := connectStores(t, func(c *stores.Config) {
+		withKubeconfig(b.Kubeconfig)(c)
+		c.PartialResponse = true // the store killed before is gone; connect to the others
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -74,8 +74,8 @@ func sidecarDiesMidStream(t *testing.T, b *bed.State) {
 	if store == nil {
 		t.Fatalf("store %s/%s not connected", victim.Namespace, victim.Pod)
 	}
-	o.PartialResponse = false
-	q := &fanout.Queryable{Stores: []*fanout.Store{store}, Opts: o.FanoutOptions()}
+	fopts.PartialResponse = false
+	q := &fanout.Queryable{Stores: []*fanout.Store{store}, Opts: fopts}
 	all := labels.MustNewMatcher(labels.MatchRegexp, "__name__", ".+")
 	read := func() storage.SeriesSet {
 		qr, err := q.Querier(b.HistoryStart, time.Now().UnixMilli())

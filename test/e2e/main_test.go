@@ -16,7 +16,8 @@ import (
 
 	"github.com/globalquery/kubectl-globalquery/internal/bed"
 	"github.com/globalquery/kubectl-globalquery/pkg/cmd"
-	"github.com/globalquery/kubectl-globalquery/pkg/connect"
+	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
+	"github.com/globalquery/kubectl-globalquery/pkg/stores"
 )
 
 var theBed *bed.State
@@ -105,33 +106,37 @@ func secondBed(t *testing.T, what string, cfg bed.Config) *bed.State {
 	return b
 }
 
-// connectStores connects to stores through the command's own options, set by edit (a kubeconfig,
-// endpoints…), as the command does, and closes them when the test ends at the latest.
-func connectStores(t testing.TB, edit func(*cmd.StoreOptions)) (*connect.Set, *cmd.StoreOptions) {
+// connectStores opens the stores through the library with the command's defaults, changed by edit
+// (a kubeconfig, endpoints…), and closes them when the test ends at the latest. It returns how
+// the command would combine their answers, by the replica labels the set chose.
+func connectStores(t testing.TB, edit func(*stores.Config)) (*stores.Set, fanout.Options) {
 	t.Helper()
 	o := cmd.NewStoreOptions(genericiooptions.NewTestIOStreamsDiscard())
-	edit(o)
 	if err := o.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	cfg := o.Config()
+	edit(&cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	set, warns, err := o.Connect(ctx)
+	set, warns, err := stores.Open(ctx, cfg)
 	if err != nil {
 		t.Fatalf("connect: %v (warnings %v)", err, warns)
 	}
 	t.Cleanup(set.Close)
-	return set, o
+	opts := o.FanoutOptions()
+	opts.ReplicaLabels = set.ReplicaLabels
+	return set, opts
 }
 
 // withKubeconfig is the edit of connectStores that discovers the stores through kubeconfig.
-func withKubeconfig(kubeconfig string) func(*cmd.StoreOptions) {
-	return func(o *cmd.StoreOptions) { o.Kube.KubeConfig = &kubeconfig }
+func withKubeconfig(kubeconfig string) func(*stores.Config) {
+	return func(c *stores.Config) { c.Kube.KubeConfig = &kubeconfig }
 }
 
 // withEndpoints is the edit of connectStores that names the stores' addresses.
-func withEndpoints(addrs ...string) func(*cmd.StoreOptions) {
-	return func(o *cmd.StoreOptions) { o.Endpoints = addrs }
+func withEndpoints(addrs ...string) func(*stores.Config) {
+	return func(c *stores.Config) { c.Endpoints = addrs }
 }
 
 // sidecarAddrs are the gRPC addresses of the bed's sidecars.

@@ -15,9 +15,9 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/globalquery/kubectl-globalquery/internal/bed"
-	"github.com/globalquery/kubectl-globalquery/pkg/cmd"
 	"github.com/globalquery/kubectl-globalquery/pkg/discovery"
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
+	"github.com/globalquery/kubectl-globalquery/pkg/stores"
 )
 
 // A cluster where europe's Prometheus pods run without a sidecar: discovery finds them as plain,
@@ -135,9 +135,9 @@ func sortedWarnings(t *testing.T, body string) string {
 // connectBed connects through kube to the bed b and checks every store's kind.
 func connectBed(t *testing.T, b *bed.State, preferRemoteRead bool) ([]*fanout.Store, func()) {
 	t.Helper()
-	set, _ := connectStores(t, func(o *cmd.StoreOptions) {
-		withKubeconfig(b.Kubeconfig)(o)
-		o.PreferRemoteRead = preferRemoteRead
+	set, _ := connectStores(t, func(c *stores.Config) {
+		withKubeconfig(b.Kubeconfig)(c)
+		c.PreferRemoteRead = preferRemoteRead
 	})
 	if len(set.Stores) != len(b.Stores) {
 		set.Close()

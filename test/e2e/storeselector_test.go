@@ -9,8 +9,8 @@ import (
 
 	"github.com/globalquery/kubectl-globalquery/internal/bed"
 	"github.com/globalquery/kubectl-globalquery/pkg/cmd"
-	"github.com/globalquery/kubectl-globalquery/pkg/connect"
 	"github.com/globalquery/kubectl-globalquery/pkg/discovery"
+	"github.com/globalquery/kubectl-globalquery/pkg/stores"
 )
 
 func needThanosServices(t *testing.T) {
@@ -40,11 +40,11 @@ func storeRows(t *testing.T, args ...string) map[string][]string {
 }
 
 // connectSelected connects through kube as the command does with the given store flags.
-func connectSelected(t *testing.T, selector string, preferQuerier bool) *connect.Set {
+func connectSelected(t *testing.T, selector string, preferQuerier bool) *stores.Set {
 	t.Helper()
-	set, _ := connectStores(t, func(o *cmd.StoreOptions) {
-		withKubeconfig(theBed.Kubeconfig)(o)
-		o.StoreSelector, o.PreferQuerier = selector, preferQuerier
+	set, _ := connectStores(t, func(c *stores.Config) {
+		withKubeconfig(theBed.Kubeconfig)(c)
+		c.StoreSelector, c.PreferQuerier = selector, preferQuerier
 	})
 	return set
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/globalquery/kubectl-globalquery/pkg/cmd"
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
+	"github.com/globalquery/kubectl-globalquery/pkg/stores"
 )
 
 // Under a network fault a query may end in exactly one of three ways, and any other answer is a
@@ -345,7 +346,7 @@ type links struct {
 	bad   *toxicProxy
 	e     expected
 	reach []string
-	edit  func(*cmd.StoreOptions)
+	edit  func(*stores.Config)
 	watch func(stores []*fanout.Store) []*fanout.Store // the stores behind bad
 }
 

@@ -1,4 +1,4 @@
-package cmd
+package stores
 
 import (
 	"context"
@@ -19,15 +19,15 @@ const querierComponent = "query"
 // the discovery of Prometheus pods found (res, err). A cluster may have only one of the two: a
 // cluster with no Prometheus service but Thanos services (or the reverse) is no error, only a
 // warning; only when both are missing is the cluster not found.
-func (o *StoreOptions) withSelectedStores(ctx context.Context, kc kubernetes.Interface, ns string, res *discovery.Result, err error) (*discovery.Result, []string, error) {
-	if o.StoreSelector == "" {
+func withSelectedStores(ctx context.Context, kc kubernetes.Interface, ns string, cfg *Config, res *discovery.Result, err error) (*discovery.Result, []string, error) {
+	if cfg.StoreSelector == "" {
 		return res, nil, err
 	}
 	var nf *discovery.NotFoundError
 	if err != nil && !errors.As(err, &nf) {
 		return res, nil, err
 	}
-	sres, serr := discovery.DiscoverStores(ctx, kc, ns, o.StoreSelector, o.PortName, o.Port)
+	sres, serr := discovery.DiscoverStores(ctx, kc, ns, cfg.StoreSelector, cfg.PortName, cfg.Port)
 	var snf *discovery.NotFoundError
 	if serr != nil && !errors.As(serr, &snf) {
 		return res, nil, serr
@@ -59,19 +59,18 @@ func (o *StoreOptions) withSelectedStores(ctx context.Context, kc kubernetes.Int
 	return merged, warnings, nil
 }
 
-// connectStores connects the discovered clusters and the --endpoint addresses. With
-// --prefer-querier it connects in two phases: first only the Thanos services --store-selector
-// found, to learn from their Info which is a Querier; then, only in the clusters without one, the
-// Prometheus pods. A cluster with a Querier is read through one of its replicas alone (they are
-// interchangeable), so that a single tunnel replaces one per Prometheus pod and store.
-func (o *StoreOptions) connectStores(ctx context.Context, clusters []connect.Cluster, skipped []connect.Failure, copts connect.Options) *connect.Set {
-	if !o.PreferQuerier {
-		set := connect.Connect(ctx, clusters, o.Endpoints, copts)
+// connectAll connects the discovered clusters and the endpoints. With PreferQuerier it connects
+// in two phases: first only the Thanos services the store selector found, to learn from their
+// Info which is a Querier; then, only in the clusters without one, the Prometheus pods. A cluster
+// with a Querier is read through one of its replicas alone (they are interchangeable), so that a
+// single tunnel replaces one per Prometheus pod and store.
+func connectAll(ctx context.Context, cfg *Config, found *discovered) *connect.Set {
+	clusters, skipped := found.clusters, found.skipped
+	if !cfg.PreferQuerier {
+		set := connect.Connect(ctx, clusters, cfg.Endpoints, cfg.Connect)
 		set.Failures = append(set.Failures, skipped...)
 		return set
 	}
-	// Every cluster goes to both phases, with the targets of the phase, so that store names get
-	// the same context prefixes as in one phase.
 	thanos := slices.Clone(clusters)
 	rest := slices.Clone(clusters)
 	for i, c := range clusters {
@@ -84,7 +83,7 @@ func (o *StoreOptions) connectStores(ctx context.Context, clusters []connect.Clu
 			}
 		}
 	}
-	set := connect.Connect(ctx, thanos, nil, copts)
+	set := connect.Connect(ctx, thanos, nil, cfg.Connect)
 	querier := map[string]string{} // kube context -> the store kept for it
 	for _, s := range set.Stores {
 		// Stores come sorted by name: the first ready replica wins, the same on every run.
@@ -101,7 +100,7 @@ func (o *StoreOptions) connectStores(ctx context.Context, clusters []connect.Clu
 			rest[i].Targets = nil
 		}
 	}
-	set.Merge(connect.Connect(ctx, rest, nil, copts))
+	set.Merge(connect.Connect(ctx, rest, nil, cfg.Connect))
 	for _, f := range skipped {
 		// A Prometheus pod that is not ready does not matter where the Querier answers.
 		if _, ok := querier[f.Context]; !ok {
