@@ -77,7 +77,8 @@ type fault struct {
 	// store is the bed's store behind the faulty link in TestToxicEndpoints: a europe replica,
 	// whose twin covers most of its data, or united-states, whose cluster vanishes from a
 	// partial answer. The 50 KB/s link carries europe's second replica, the largest answer
-	// (about 400 KB), so that it cannot end within --store-timeout.
+	// (about 400 KB, in frames of some 250 KB), so that a frame takes about as long as
+	// --store-timeout allows a store to stay silent: the full answer, or the store given up on.
 	store int
 }
 
@@ -348,6 +349,7 @@ type links struct {
 	reach []string
 	edit  func(*stores.Config)
 	watch func(stores []*fanout.Store) []*fanout.Store // the stores behind bad
+	flags []string                                     // after toxicFlags, in both kinds of run
 }
 
 // runFaults runs every fault as a subtest, where every query in both modes runs at once on links
@@ -367,7 +369,7 @@ func runFaults(t *testing.T, qs []toxicQuery, newLinks func(t *testing.T, name s
 					j := &job{label: map[bool]string{true: "strict ", false: "partial "}[strict] + q.name}
 					jobs = append(jobs, j)
 					l := newLinks(t, toxicName(f.name, j.label), q, f, strict)
-					args := append(append([]string{}, q.args...), toxicFlags...)
+					args := append(append(append([]string{}, q.args...), toxicFlags...), l.flags...)
 					if !strict {
 						args = append(args, "--partial-response")
 					}
@@ -502,6 +504,10 @@ func TestToxicAPIServer(t *testing.T) {
 			reach: []string{"--kubeconfig=" + kc, "--request-timeout=3s"},
 			edit:  withKubeconfig(kc),
 			watch: func(s []*fanout.Store) []*fanout.Store { return s },
+			// Every store's frames share this one link: at 50 KB/s a batch of 64 series from each
+			// of the three takes some 15 s to arrive. --store-timeout bounds a store's silence, and
+			// a store dropped for it would leave a partial answer that no oracle here can check.
+			flags: []string{"--store-timeout=30s"},
 		}
 	})
 }
