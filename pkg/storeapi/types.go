@@ -84,16 +84,6 @@ type Series struct {
 	Chunks []Chunk
 }
 
-// MatcherType mirrors thanos.LabelMatcher.Type.
-type MatcherType int32
-
-const (
-	MatchEQ  MatcherType = 0
-	MatchNEQ MatcherType = 1
-	MatchRE  MatcherType = 2
-	MatchNRE MatcherType = 3
-)
-
 // SeriesRequest carries the subset of thanos.SeriesRequest that this client sets.
 type SeriesRequest struct {
 	MinTime, MaxTime     int64
