@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/dedup"
-	"github.com/globalquery/kubectl-globalquery/pkg/storeapi"
+	"github.com/globalquery/kubectl-globalquery/pkg/store"
 )
 
 // mergeChunks joins the chunks that several stores returned for one label set the way the
@@ -20,11 +20,11 @@ import (
 // (descending, as Thanos's comparison happens to order it).
 //
 // A single part is returned as it is, not copied: callers only read the result.
-func mergeChunks(parts [][]storeapi.Chunk) []storeapi.Chunk {
+func mergeChunks(parts [][]store.Chunk) []store.Chunk {
 	if len(parts) == 1 {
 		return parts[0]
 	}
-	var dst []storeapi.Chunk
+	var dst []store.Chunk
 	seen := make(map[uint64]struct{})
 	for _, p := range parts {
 		for _, c := range p {
@@ -46,8 +46,8 @@ func mergeChunks(parts [][]storeapi.Chunk) []storeapi.Chunk {
 // replicaLanes splits each store's chunks into lanes on its own, so that no lane joins chunks of
 // two stores. A sidecar is one replica and gives one lane; a store holding overlapping blocks
 // gives one lane per overlap, as the Querier's split would within that store.
-func replicaLanes(parts [][]storeapi.Chunk) [][]storeapi.Chunk {
-	var lanes [][]storeapi.Chunk
+func replicaLanes(parts [][]store.Chunk) [][]store.Chunk {
+	var lanes [][]store.Chunk
 	for _, p := range parts {
 		if !slices.IsSortedFunc(p, proxyOrder) {
 			p = slices.Clone(p)
@@ -59,7 +59,7 @@ func replicaLanes(parts [][]storeapi.Chunk) [][]storeapi.Chunk {
 }
 
 // proxyOrder is the Thanos proxy's chunk order.
-func proxyOrder(a, b storeapi.Chunk) int {
+func proxyOrder(a, b store.Chunk) int {
 	switch {
 	case a.MinTime != b.MinTime:
 		return cmpInt(a.MinTime, b.MinTime)
@@ -86,7 +86,7 @@ func cmpInt(a, b int64) int {
 // series of one Select share sits behind one pointer.
 type chunkSeries struct {
 	lset   labels.Labels
-	chunks []storeapi.Chunk
+	chunks []store.Chunk
 	sel    *selectParams
 }
 
@@ -135,6 +135,6 @@ type laneIterator struct {
 	its     []chunkenc.Iterator
 }
 
-func chunkSpan(c storeapi.Chunk) (int64, int64) { return c.MinTime, c.MaxTime }
+func chunkSpan(c store.Chunk) (int64, int64) { return c.MinTime, c.MaxTime }
 
 var _ storage.Series = (*chunkSeries)(nil)

@@ -13,7 +13,7 @@ import (
 
 	"github.com/globalquery/kubectl-globalquery/pkg/dedup"
 	"github.com/globalquery/kubectl-globalquery/pkg/failure"
-	"github.com/globalquery/kubectl-globalquery/pkg/storeapi"
+	"github.com/globalquery/kubectl-globalquery/pkg/store"
 )
 
 // Options decide how the stores' answers are combined.
@@ -75,7 +75,7 @@ func (*querier) Close() error { return nil }
 func (qr *querier) Select(ctx context.Context, _ bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
 	opts := &qr.q.Opts
 	mint, maxt := qr.mint, qr.maxt
-	req := &storeapi.SeriesRequest{
+	req := &store.SeriesRequest{
 		MinTime:           mint,
 		MaxTime:           maxt,
 		Matchers:          ms,
@@ -131,7 +131,7 @@ type groupSeriesSet struct {
 	sel        *selectParams
 	split      bool
 	perReplica bool
-	pending    [][]storeapi.Chunk
+	pending    [][]store.Chunk
 	lset       labels.Labels
 	cur        *chunkSeries
 
@@ -171,7 +171,7 @@ func (s *groupSeriesSet) Next() bool {
 			s.pending = dedup.SplitOverlapping(mergeChunks(g.parts), chunkSpan)
 		}
 		if len(s.pending) == 0 {
-			s.pending = [][]storeapi.Chunk{mergeChunks(g.parts)}
+			s.pending = [][]store.Chunk{mergeChunks(g.parts)}
 		}
 	}
 	// A new series each time: the engine and the dedup stage keep earlier ones.
@@ -199,7 +199,7 @@ func (s *groupSeriesSet) Warnings() annotations.Annotations {
 
 // countingSource records what a store sent in its Stats.
 type countingSource struct {
-	st     SeriesStream
+	st     store.SeriesStream
 	stats  *Stats
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -227,7 +227,7 @@ func (c *countingSource) finish() {
 	}
 }
 
-func (c *countingSource) At() *storeapi.Series { return c.st.At() }
+func (c *countingSource) At() *store.Series { return c.st.At() }
 func (c *countingSource) Err() error {
 	if err := c.st.Err(); err != nil {
 		return withCause(c.ctx, err)

@@ -6,7 +6,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/globalquery/kubectl-globalquery/internal/pbwire"
-	"github.com/globalquery/kubectl-globalquery/pkg/storeapi"
+	"github.com/globalquery/kubectl-globalquery/pkg/store"
 )
 
 // Field numbers of prometheus/prompb remote.proto and types.proto. Encoded and decoded by hand,
@@ -50,7 +50,7 @@ func marshalReadRequest(mint, maxt int64, ms []*labels.Matcher) []byte {
 // merged in by the remote-read handler.
 type rawSeries struct {
 	labels labels.Labels
-	chunks []storeapi.Chunk
+	chunks []store.Chunk
 }
 
 // decodeChunkedReadResponse decodes one frame. Prometheus sends one series per frame, and a
@@ -123,9 +123,9 @@ func decodeChunkedSeries(b []byte, lb *labels.ScratchBuilder) (rawSeries, error)
 	return s, nil
 }
 
-func decodeChunk(b []byte) (storeapi.Chunk, error) {
+func decodeChunk(b []byte) (store.Chunk, error) {
 	var (
-		c   storeapi.Chunk
+		c   store.Chunk
 		enc uint64
 	)
 	it := pbwire.Iter{B: b}
@@ -157,6 +157,6 @@ func decodeChunk(b []byte) (storeapi.Chunk, error) {
 	if enc == 0 || enc > 1<<20 {
 		return c, fmt.Errorf("chunk encoding %d is not a chunk encoding", enc)
 	}
-	c.Encoding = storeapi.ChunkEncoding(enc - 1)
+	c.Encoding = store.ChunkEncoding(enc - 1)
 	return c, nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/globalquery/kubectl-globalquery/internal/pbwire"
+	"github.com/globalquery/kubectl-globalquery/pkg/store"
 )
 
 // Field numbers from Thanos's pkg/store/storepb/rpc.proto, types.proto and
@@ -80,8 +81,12 @@ const (
 	strategyAbort = 1
 )
 
-// Marshal encodes the request as thanos.SeriesRequest.
-func (r *SeriesRequest) Marshal() []byte {
+// seriesRequest encodes a store.SeriesRequest as thanos.SeriesRequest.
+type seriesRequest struct{ *store.SeriesRequest }
+
+func (s seriesRequest) Marshal() []byte { return marshalSeriesRequest(s.SeriesRequest) }
+
+func marshalSeriesRequest(r *store.SeriesRequest) []byte {
 	b := make([]byte, 0, 128)
 	b = pbwire.AppendInt(b, srMinTime, r.MinTime)
 	b = pbwire.AppendInt(b, srMaxTime, r.MaxTime)
@@ -115,9 +120,9 @@ func (r *SeriesRequest) Marshal() []byte {
 	return b
 }
 
-// marshal encodes thanos.LabelNamesRequest, or thanos.LabelValuesRequest when values is set:
-// the latter has `label` as field 1 and every other field one higher.
-func (r *LabelsRequest) marshal(values bool) []byte {
+// marshalLabelsRequest encodes thanos.LabelNamesRequest, or thanos.LabelValuesRequest when
+// values is set: the latter has `label` as field 1 and every other field one higher.
+func marshalLabelsRequest(r *store.LabelsRequest, values bool) []byte {
 	var off pbwire.Number
 	var b []byte
 	if values {
@@ -156,13 +161,13 @@ func decodeLabel(b []byte) (labels.Label, error) {
 	return l, it.Err
 }
 
-func decodeChunk(b []byte, c *Chunk) error {
+func decodeChunk(b []byte, c *store.Chunk) error {
 	it := pbwire.Iter{B: b}
 	for it.Next() {
 		switch it.Num {
 		case chunkType:
 			if it.WantVarint() {
-				c.Encoding = ChunkEncoding(int32(it.U))
+				c.Encoding = store.ChunkEncoding(int32(it.U))
 			}
 		case chunkData:
 			if it.WantBytes() {
@@ -177,8 +182,8 @@ func decodeChunk(b []byte, c *Chunk) error {
 	return it.Err
 }
 
-func decodeAggrChunk(b []byte) (Chunk, bool, error) {
-	var c Chunk
+func decodeAggrChunk(b []byte) (store.Chunk, bool, error) {
+	var c store.Chunk
 	raw := false
 	it := pbwire.Iter{B: b}
 	for it.Next() {
@@ -205,8 +210,8 @@ func decodeAggrChunk(b []byte) (Chunk, bool, error) {
 
 // decodeSeries decodes thanos.Series. lb is reused across calls to avoid an allocation per
 // series for the label scratch space.
-func decodeSeries(b []byte, lb *labels.ScratchBuilder) (Series, error) {
-	var s Series
+func decodeSeries(b []byte, lb *labels.ScratchBuilder) (store.Series, error) {
+	var s store.Series
 	lb.Reset()
 	it := pbwire.Iter{B: b}
 	for it.Next() {
@@ -245,7 +250,7 @@ func decodeSeries(b []byte, lb *labels.ScratchBuilder) (Series, error) {
 
 // SeriesResponse is one frame of a Series stream: a series, a batch of them, or a warning.
 type SeriesResponse struct {
-	Series   []Series
+	Series   []store.Series
 	Warnings []string
 	lb       labels.ScratchBuilder
 }
@@ -323,14 +328,11 @@ func (r *SeriesResponse) Unmarshal(b []byte) error {
 	return nil
 }
 
-// LabelsResponse is thanos.LabelNamesResponse or thanos.LabelValuesResponse; both carry the
-// strings in field 1 and warnings in field 2.
-type LabelsResponse struct {
-	Values   []string
-	Warnings []string
-}
+// labelsResponse decodes thanos.LabelNamesResponse or thanos.LabelValuesResponse; both carry
+// the strings in field 1 and warnings in field 2.
+type labelsResponse struct{ *store.LabelsResponse }
 
-func (r *LabelsResponse) Unmarshal(b []byte) error {
+func (r labelsResponse) Unmarshal(b []byte) error {
 	it := pbwire.Iter{B: b}
 	for it.Next() {
 		switch it.Num {
@@ -347,8 +349,10 @@ func (r *LabelsResponse) Unmarshal(b []byte) error {
 	return it.Err
 }
 
-// Unmarshal decodes thanos.info.InfoResponse.
-func (inf *Info) Unmarshal(b []byte) error {
+// infoResponse decodes thanos.info.InfoResponse.
+type infoResponse struct{ *store.Info }
+
+func (inf infoResponse) Unmarshal(b []byte) error {
 	it := pbwire.Iter{B: b}
 	for it.Next() {
 		switch it.Num {
