@@ -12,7 +12,7 @@ import (
 // Field numbers of prometheus/prompb remote.proto and types.proto. Encoded and decoded by hand,
 // like the StoreAPI client, to keep gogoproto's generated types out of the dependency graph.
 const (
-	// prometheus.ReadRequest, Query, LabelMatcher
+	// prometheus.ReadRequest, Query (LabelMatcher and Label are pbwire's)
 	rrQueries        = 1
 	rrAcceptedTypes  = 2
 	qStart           = 1
@@ -24,7 +24,7 @@ const (
 	crSeries     = 1
 	csLabels     = 1
 	csChunks     = 2
-	labelName    = 1
+	labelName    = 1 // read by pbwire.DecodeLabel
 	labelValue   = 2
 	chunkMinTime = 1
 	chunkMaxTime = 2
@@ -71,24 +71,6 @@ func decodeChunkedReadResponse(b []byte, lb *labels.ScratchBuilder) ([]rawSeries
 	return out, it.Err
 }
 
-func decodeLabel(b []byte) (labels.Label, error) {
-	var l labels.Label
-	it := pbwire.Iter{B: b}
-	for it.Next() {
-		switch it.Num {
-		case labelName:
-			if it.WantBytes() {
-				l.Name = pbwire.String(it.Val)
-			}
-		case labelValue:
-			if it.WantBytes() {
-				l.Value = pbwire.String(it.Val)
-			}
-		}
-	}
-	return l, it.Err
-}
-
 func decodeChunkedSeries(b []byte, lb *labels.ScratchBuilder) (rawSeries, error) {
 	var s rawSeries
 	lb.Reset()
@@ -99,7 +81,7 @@ func decodeChunkedSeries(b []byte, lb *labels.ScratchBuilder) (rawSeries, error)
 			if !it.WantBytes() {
 				break
 			}
-			l, err := decodeLabel(it.Val)
+			l, err := pbwire.DecodeLabel(it.Val)
 			if err != nil {
 				return s, fmt.Errorf("label: %w", err)
 			}

@@ -52,8 +52,6 @@ const (
 	chunkType    = 1
 	chunkData    = 2
 	chunkHash    = 3
-	labelName    = 1
-	labelValue   = 2
 
 	// thanos.LabelNamesRequest / LabelValuesRequest (values are one higher after `label`)
 	lnPartialResponseDisabled = 1
@@ -141,26 +139,6 @@ func marshalLabelsRequest(r *store.LabelsRequest, values bool) []byte {
 	return b
 }
 
-// decodeLabel reads one thanos.Label message. Name and value alias b, so they live as
-// long as the frame b was cut from.
-func decodeLabel(b []byte) (labels.Label, error) {
-	var l labels.Label
-	it := pbwire.Iter{B: b}
-	for it.Next() {
-		switch it.Num {
-		case labelName:
-			if it.WantBytes() {
-				l.Name = pbwire.String(it.Val)
-			}
-		case labelValue:
-			if it.WantBytes() {
-				l.Value = pbwire.String(it.Val)
-			}
-		}
-	}
-	return l, it.Err
-}
-
 func decodeChunk(b []byte, c *store.Chunk) error {
 	it := pbwire.Iter{B: b}
 	for it.Next() {
@@ -220,7 +198,7 @@ func decodeSeries(b []byte, lb *labels.ScratchBuilder) (store.Series, error) {
 			if !it.WantBytes() {
 				break
 			}
-			l, err := decodeLabel(it.Val)
+			l, err := pbwire.DecodeLabel(it.Val)
 			if err != nil {
 				return s, fmt.Errorf("label: %w", err)
 			}
@@ -366,7 +344,7 @@ func (inf infoResponse) Unmarshal(b []byte) error {
 				if zit.Num != zlsLabels || !zit.WantBytes() {
 					continue
 				}
-				l, err := decodeLabel(zit.Val)
+				l, err := pbwire.DecodeLabel(zit.Val)
 				if err != nil {
 					return fmt.Errorf("label set: %w", err)
 				}

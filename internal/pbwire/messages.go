@@ -85,3 +85,29 @@ func AppendPackedVarints(b []byte, f Number, vs ...uint64) []byte {
 	}
 	return AppendBytes(b, f, p)
 }
+
+// Field numbers shared by thanos.Label and prometheus.Label.
+const (
+	labelName  = 1
+	labelValue = 2
+)
+
+// DecodeLabel reads one Label message of the Thanos StoreAPI or Prometheus remote read, which
+// number its fields alike. Name and value alias b (see String).
+func DecodeLabel(b []byte) (labels.Label, error) {
+	var l labels.Label
+	it := Iter{B: b}
+	for it.Next() {
+		switch it.Num {
+		case labelName:
+			if it.WantBytes() {
+				l.Name = String(it.Val)
+			}
+		case labelValue:
+			if it.WantBytes() {
+				l.Value = String(it.Val)
+			}
+		}
+	}
+	return l, it.Err
+}
