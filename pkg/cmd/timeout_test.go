@@ -12,7 +12,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
-	"github.com/globalquery/kubectl-globalquery/pkg/storeapi"
+	"github.com/globalquery/kubectl-globalquery/pkg/store"
 )
 
 // fakeStore answers every Series call with fail(ctx), counting the calls.
@@ -21,17 +21,17 @@ type fakeStore struct {
 	fail  func(context.Context) error
 }
 
-func (s *fakeStore) Series(ctx context.Context, _ *storeapi.SeriesRequest) (fanout.SeriesStream, error) {
+func (s *fakeStore) Series(ctx context.Context, _ *store.SeriesRequest) (store.SeriesStream, error) {
 	s.calls.Add(1)
 	return nil, s.fail(ctx)
 }
 
-func (*fakeStore) LabelNames(context.Context, *storeapi.LabelsRequest) (*storeapi.LabelsResponse, error) {
-	return &storeapi.LabelsResponse{}, nil
+func (*fakeStore) LabelNames(context.Context, *store.LabelsRequest) (*store.LabelsResponse, error) {
+	return &store.LabelsResponse{}, nil
 }
 
-func (*fakeStore) LabelValues(context.Context, *storeapi.LabelsRequest) (*storeapi.LabelsResponse, error) {
-	return &storeapi.LabelsResponse{}, nil
+func (*fakeStore) LabelValues(context.Context, *store.LabelsRequest) (*store.LabelsResponse, error) {
+	return &store.LabelsResponse{}, nil
 }
 
 func execute(t *testing.T, s *fakeStore, args ...string) error {
@@ -46,7 +46,7 @@ func execute(t *testing.T, s *fakeStore, args ...string) error {
 	if err := o.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	store := &fanout.Store{Name: "ns/prometheus-0", Client: s, Info: storeapi.Info{IsStore: true, MinTime: math.MinInt64, MaxTime: math.MaxInt64}}
+	store := &fanout.Store{Name: "ns/prometheus-0", Client: s, Info: store.Info{IsStore: true, MinTime: math.MinInt64, MaxTime: math.MaxInt64}}
 	return o.Execute(context.Background(), []*fanout.Store{store}, nil)
 }
 

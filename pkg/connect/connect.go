@@ -23,6 +23,7 @@ import (
 	"github.com/globalquery/kubectl-globalquery/pkg/discovery"
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
 	"github.com/globalquery/kubectl-globalquery/pkg/remoteread"
+	"github.com/globalquery/kubectl-globalquery/pkg/store"
 	"github.com/globalquery/kubectl-globalquery/pkg/storeapi"
 	"github.com/globalquery/kubectl-globalquery/pkg/tunnel"
 )
@@ -202,8 +203,8 @@ const KindEndpoint = discovery.StoreAPI
 
 // client is a store client that can describe itself.
 type client interface {
-	fanout.StoreClient
-	Info(ctx context.Context) (*storeapi.Info, error)
+	store.StoreClient
+	Info(ctx context.Context) (*store.Info, error)
 }
 
 type dialer func(context.Context) (client, func(), tunnel.Transport, error)
@@ -342,7 +343,7 @@ func tunnelDialer(cfg *rest.Config, t discovery.Target, o *Options) dialer {
 			return nil, nil, "", err
 		}
 		// The tunnel first: the gRPC connection's reader then ends at once instead of waiting.
-		return fanout.GRPC{Client: storeapi.NewClient(conn)}, func() { tun.Close(); conn.Close() }, tun.Transport(), nil
+		return storeapi.Store{Client: storeapi.NewClient(conn)}, func() { tun.Close(); conn.Close() }, tun.Transport(), nil
 	}
 }
 
@@ -371,6 +372,6 @@ func endpointDialer(addr string, o *Options) dialer {
 		if err != nil {
 			return nil, nil, "", err
 		}
-		return fanout.GRPC{Client: storeapi.NewClient(conn)}, func() { conn.Close() }, "", nil
+		return storeapi.Store{Client: storeapi.NewClient(conn)}, func() { conn.Close() }, "", nil
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/dedup"
-	"github.com/globalquery/kubectl-globalquery/pkg/storeapi"
+	"github.com/globalquery/kubectl-globalquery/pkg/store"
 )
 
 // mergeChunks joins the chunks that several stores returned for one label set the way the
@@ -20,11 +20,11 @@ import (
 // (descending, as Thanos's comparison happens to order it).
 //
 // A single part is returned as it is, not copied: callers only read the result.
-func mergeChunks(parts [][]storeapi.Chunk) []storeapi.Chunk {
+func mergeChunks(parts [][]store.Chunk) []store.Chunk {
 	if len(parts) == 1 {
 		return parts[0]
 	}
-	var dst []storeapi.Chunk
+	var dst []store.Chunk
 	seen := make(map[uint64]struct{})
 	for _, p := range parts {
 		for _, c := range p {
@@ -44,7 +44,7 @@ func mergeChunks(parts [][]storeapi.Chunk) []storeapi.Chunk {
 }
 
 // proxyOrder is the Thanos proxy's chunk order.
-func proxyOrder(a, b storeapi.Chunk) int {
+func proxyOrder(a, b store.Chunk) int {
 	switch {
 	case a.MinTime != b.MinTime:
 		return cmpInt(a.MinTime, b.MinTime)
@@ -71,7 +71,7 @@ func cmpInt(a, b int64) int {
 // series of one Select share sits behind one pointer.
 type chunkSeries struct {
 	lset   labels.Labels
-	chunks []storeapi.Chunk
+	chunks []store.Chunk
 	sel    *selectParams
 }
 
@@ -120,6 +120,6 @@ type laneIterator struct {
 	its     []chunkenc.Iterator
 }
 
-func chunkSpan(c storeapi.Chunk) (int64, int64) { return c.MinTime, c.MaxTime }
+func chunkSpan(c store.Chunk) (int64, int64) { return c.MinTime, c.MaxTime }
 
 var _ storage.Series = (*chunkSeries)(nil)

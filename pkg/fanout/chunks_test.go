@@ -7,7 +7,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 
-	"github.com/globalquery/kubectl-globalquery/pkg/storeapi"
+	"github.com/globalquery/kubectl-globalquery/pkg/store"
 )
 
 type sample struct {
@@ -35,11 +35,11 @@ func TestChunkSeriesIteratorReuse(t *testing.T) {
 	sel := &selectParams{mint: 0, maxt: math.MaxInt64}
 	rateSel := &selectParams{fn: "rate", mint: 0, maxt: math.MaxInt64}
 	series := []*chunkSeries{
-		{lset: labels.FromStrings("s", "3"), sel: sel, chunks: []storeapi.Chunk{counterChunk(t, 0, 600, 0), counterChunk(t, 630, 1200, 0), counterChunk(t, 1230, 1800, 0)}},
-		{lset: labels.FromStrings("s", "1"), sel: sel, chunks: []storeapi.Chunk{counterChunk(t, 0, 300, 7)}},
+		{lset: labels.FromStrings("s", "3"), sel: sel, chunks: []store.Chunk{counterChunk(t, 0, 600, 0), counterChunk(t, 630, 1200, 0), counterChunk(t, 1230, 1800, 0)}},
+		{lset: labels.FromStrings("s", "1"), sel: sel, chunks: []store.Chunk{counterChunk(t, 0, 300, 7)}},
 		// A reset between the chunks: rate's lane turns it into a running total.
-		{lset: labels.FromStrings("s", "reset"), sel: rateSel, chunks: []storeapi.Chunk{counterChunk(t, 0, 300, 1000), counterChunk(t, 330, 600, 0)}},
-		{lset: labels.FromStrings("s", "2"), sel: sel, chunks: []storeapi.Chunk{counterChunk(t, 0, 300, 0), counterChunk(t, 330, 600, 5)}},
+		{lset: labels.FromStrings("s", "reset"), sel: rateSel, chunks: []store.Chunk{counterChunk(t, 0, 300, 1000), counterChunk(t, 330, 600, 0)}},
+		{lset: labels.FromStrings("s", "2"), sel: sel, chunks: []store.Chunk{counterChunk(t, 0, 300, 0), counterChunk(t, 330, 600, 5)}},
 		{lset: labels.FromStrings("s", "none"), sel: sel},
 	}
 	var prev chunkenc.Iterator

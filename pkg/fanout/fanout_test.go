@@ -7,15 +7,15 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/globalquery/kubectl-globalquery/pkg/storeapi"
+	"github.com/globalquery/kubectl-globalquery/pkg/store"
 )
 
 func TestMergeChunksDropsDuplicatesAndOrders(t *testing.T) {
-	a := storeapi.Chunk{MinTime: 10, MaxTime: 20, Data: []byte{1}}
-	b := storeapi.Chunk{MinTime: 0, MaxTime: 9, Data: []byte{2}}
-	c := storeapi.Chunk{MinTime: 10, MaxTime: 15, Data: []byte{3}}
-	d := storeapi.Chunk{MinTime: 10, MaxTime: 20, Data: []byte{4}} // same span as a, larger bytes
-	got := mergeChunks([][]storeapi.Chunk{{a, b}, {b, c, d, a}})
+	a := store.Chunk{MinTime: 10, MaxTime: 20, Data: []byte{1}}
+	b := store.Chunk{MinTime: 0, MaxTime: 9, Data: []byte{2}}
+	c := store.Chunk{MinTime: 10, MaxTime: 15, Data: []byte{3}}
+	d := store.Chunk{MinTime: 10, MaxTime: 20, Data: []byte{4}} // same span as a, larger bytes
+	got := mergeChunks([][]store.Chunk{{a, b}, {b, c, d, a}})
 	want := []byte{2, 3, 4, 1} // by min time, max time, then data descending; b and a once
 	if len(got) != len(want) {
 		t.Fatalf("got %d chunks, want %d", len(got), len(want))
@@ -28,7 +28,7 @@ func TestMergeChunksDropsDuplicatesAndOrders(t *testing.T) {
 }
 
 func TestStoreMatching(t *testing.T) {
-	s := &Store{Name: "eu", Info: storeapi.Info{
+	s := &Store{Name: "eu", Info: store.Info{
 		MinTime: 1000, MaxTime: 5000,
 		LabelSets: []labels.Labels{labels.FromStrings("cluster", "eu", "replica", "0")},
 	}}
@@ -54,7 +54,7 @@ func TestStoreMatching(t *testing.T) {
 // listSource is an in-memory store stream; failing after n series stands in for a tunnel that
 // drops mid-stream, which the real bed cannot produce on demand in a unit test.
 type listSource struct {
-	series []*storeapi.Series
+	series []*store.Series
 	i      int
 	failAt int
 	err    error
@@ -72,18 +72,18 @@ func (l *listSource) Next() bool {
 	l.i++
 	return true
 }
-func (l *listSource) At() *storeapi.Series { return l.series[l.i-1] }
-func (l *listSource) Err() error           { return l.err }
-func (l *listSource) Warnings() []string   { return nil }
-func (l *listSource) Close()               { l.closed = true }
+func (l *listSource) At() *store.Series  { return l.series[l.i-1] }
+func (l *listSource) Err() error         { return l.err }
+func (l *listSource) Warnings() []string { return nil }
+func (l *listSource) Close()             { l.closed = true }
 
-func ser(name string, chunkByte byte) *storeapi.Series {
-	return &storeapi.Series{Labels: labels.FromStrings("__name__", name), Chunks: []storeapi.Chunk{{Data: []byte{chunkByte}}}}
+func ser(name string, chunkByte byte) *store.Series {
+	return &store.Series{Labels: labels.FromStrings("__name__", name), Chunks: []store.Chunk{{Data: []byte{chunkByte}}}}
 }
 
 func TestMergerGroupsEqualLabels(t *testing.T) {
-	a := &listSource{series: []*storeapi.Series{ser("a", 1), ser("c", 2)}}
-	b := &listSource{series: []*storeapi.Series{ser("a", 3), ser("b", 4)}}
+	a := &listSource{series: []*store.Series{ser("a", 1), ser("c", 2)}}
+	b := &listSource{series: []*store.Series{ser("a", 3), ser("b", 4)}}
 	m := newMerger([]seriesSource{a, b}, []string{"s1", "s2"}, false)
 	var got []string
 	for m.Next() {
@@ -101,8 +101,8 @@ func TestMergerGroupsEqualLabels(t *testing.T) {
 func TestMergerStoreFailure(t *testing.T) {
 	mk := func() []seriesSource {
 		return []seriesSource{
-			&listSource{series: []*storeapi.Series{ser("a", 1), ser("b", 2), ser("c", 3)}, failAt: 1},
-			&listSource{series: []*storeapi.Series{ser("a", 4), ser("d", 5)}},
+			&listSource{series: []*store.Series{ser("a", 1), ser("b", 2), ser("c", 3)}, failAt: 1},
+			&listSource{series: []*store.Series{ser("a", 4), ser("d", 5)}},
 		}
 	}
 	strict := newMerger(mk(), []string{"europe/p-0", "us/p-0"}, false)
@@ -127,7 +127,7 @@ func TestMergerStoreFailure(t *testing.T) {
 }
 
 func TestMergerRejectsUnsortedStream(t *testing.T) {
-	src := &listSource{series: []*storeapi.Series{ser("b", 1), ser("a", 2)}}
+	src := &listSource{series: []*store.Series{ser("b", 1), ser("a", 2)}}
 	m := newMerger([]seriesSource{src}, []string{"s"}, false)
 	for m.Next() {
 	}

@@ -9,11 +9,11 @@ import (
 	"github.com/prometheus/prometheus/util/annotations"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/dedup"
-	"github.com/globalquery/kubectl-globalquery/pkg/storeapi"
+	"github.com/globalquery/kubectl-globalquery/pkg/store"
 )
 
 // proxyChunks is how dedup.Lanes sees our chunks: merged and ordered as the Thanos proxy does.
-var proxyChunks = dedup.Chunks[storeapi.Chunk]{Merge: mergeChunks, Order: proxyOrder, Span: chunkSpan}
+var proxyChunks = dedup.Chunks[store.Chunk]{Merge: mergeChunks, Order: proxyOrder, Span: chunkSpan}
 
 // groupSet turns the merged stores' answers into dedup's groups: per label set, the lanes
 // dedup.Lanes makes for the algorithm, or, without dedup, one series of every store's chunks
@@ -45,13 +45,13 @@ func (s *groupSet) Next() bool {
 		return false
 	}
 	g := s.m.At()
-	var lanes [][]storeapi.Chunk
+	var lanes [][]store.Chunk
 	if s.lanes {
 		lanes = dedup.Lanes(s.algo, g.parts, proxyChunks)
 	}
 	if len(lanes) == 0 {
 		// Without dedup, or a label set without chunks (a series call): one series all the same.
-		lanes = [][]storeapi.Chunk{mergeChunks(g.parts)}
+		lanes = [][]store.Chunk{mergeChunks(g.parts)}
 	}
 	s.cur.Labels = g.labels
 	// A new series each time: the engine and the dedup stage keep earlier ones.

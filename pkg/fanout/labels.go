@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/util/annotations"
 
-	"github.com/globalquery/kubectl-globalquery/pkg/storeapi"
+	"github.com/globalquery/kubectl-globalquery/pkg/store"
 )
 
 // LabelValues asks every store that can match and returns the sorted union. Replica labels are
@@ -26,7 +26,7 @@ func (qr *querier) LabelNames(ctx context.Context, hints *storage.LabelHints, ms
 
 func (qr *querier) labels(ctx context.Context, name string, hints *storage.LabelHints, ms []*labels.Matcher, values bool) ([]string, annotations.Annotations, error) {
 	opts := &qr.q.Opts
-	req := storeapi.LabelsRequest{Label: name, Start: qr.mint, End: qr.maxt, Matchers: ms, PartialResponse: opts.PartialResponse}
+	req := store.LabelsRequest{Label: name, Start: qr.mint, End: qr.maxt, Matchers: ms, PartialResponse: opts.PartialResponse}
 	if hints != nil {
 		req.Limit = int64(hints.Limit)
 	}
@@ -36,7 +36,7 @@ func (qr *querier) labels(ctx context.Context, name string, hints *storage.Label
 			stores = append(stores, s)
 		}
 	}
-	results := make([]*storeapi.LabelsResponse, len(stores))
+	results := make([]*store.LabelsResponse, len(stores))
 	errs := make([]error, len(stores))
 	var wg sync.WaitGroup
 	for i, s := range stores {

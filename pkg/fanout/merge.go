@@ -7,13 +7,14 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/globalquery/kubectl-globalquery/pkg/store"
 	"github.com/globalquery/kubectl-globalquery/pkg/storeapi"
 )
 
 // seriesSource is one store's stream of series, sorted by the labels it reports.
 type seriesSource interface {
 	Next() bool
-	At() *storeapi.Series
+	At() *store.Series
 	Err() error
 	Warnings() []string
 	Close()
@@ -33,13 +34,13 @@ func (e *sourceError) Unwrap() error { return e.err }
 // group is one label set with the chunks each store returned for it.
 type group struct {
 	labels labels.Labels
-	parts  [][]storeapi.Chunk
+	parts  [][]store.Chunk
 }
 
 type cursor struct {
 	src   seriesSource
 	store string
-	cur   *storeapi.Series
+	cur   *store.Series
 }
 
 type cursorHeap []*cursor

@@ -13,7 +13,7 @@ import (
 
 	"github.com/globalquery/kubectl-globalquery/pkg/dedup"
 	"github.com/globalquery/kubectl-globalquery/pkg/failure"
-	"github.com/globalquery/kubectl-globalquery/pkg/storeapi"
+	"github.com/globalquery/kubectl-globalquery/pkg/store"
 )
 
 // Options decide how the stores' answers are combined.
@@ -92,7 +92,7 @@ func (qr *querier) Close() error {
 func (qr *querier) Select(ctx context.Context, _ bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
 	opts := &qr.q.Opts
 	mint, maxt := qr.mint, qr.maxt
-	req := &storeapi.SeriesRequest{
+	req := &store.SeriesRequest{
 		MinTime:           mint,
 		MaxTime:           maxt,
 		Matchers:          ms,
@@ -146,7 +146,7 @@ func (e *SeriesLimitError) Error() string {
 // countingSource records what a store sent in its Stats, and holds off its idle timer (when one
 // is set) each time a frame arrives.
 type countingSource struct {
-	st     SeriesStream
+	st     store.SeriesStream
 	stats  *Stats
 	ctx    context.Context
 	cancel func()
@@ -176,7 +176,7 @@ func (c *countingSource) finish() {
 	}
 }
 
-func (c *countingSource) At() *storeapi.Series { return c.st.At() }
+func (c *countingSource) At() *store.Series { return c.st.At() }
 func (c *countingSource) Err() error {
 	if err := c.st.Err(); err != nil {
 		return withCause(c.ctx, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/failure"
+	"github.com/globalquery/kubectl-globalquery/pkg/store"
 	"github.com/globalquery/kubectl-globalquery/pkg/storeapi"
 )
 
@@ -23,7 +24,7 @@ import (
 //
 // Without partial responses the first store that fails stops the others, and the error names
 // the stores that failed on their own, never one that was stopped for it.
-func readAll(ctx context.Context, stores []*Store, req *storeapi.SeriesRequest, opts *Options) ([]seriesSource, []string, []string, error) {
+func readAll(ctx context.Context, stores []*Store, req *store.SeriesRequest, opts *Options) ([]seriesSource, []string, []string, error) {
 	rctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	bufs := make([]*bufferedSource, len(stores))
@@ -112,7 +113,7 @@ func (m *multiFailure) Unwrap() []error { return m.errs }
 
 // reader reads one store's answer for one selection.
 type reader struct {
-	req   *storeapi.SeriesRequest
+	req   *store.SeriesRequest
 	opts  *Options
 	seen  atomic.Int64 // series read by all stores of the selection, for the limit
 	limit int64        // on seen: MaxSeries per store, a bound the merged count must exceed first
@@ -216,7 +217,7 @@ func (r *reader) once(ctx context.Context, s *Store) (*bufferedSource, error) {
 	}
 	if strip {
 		// This store keeps replica labels in place, so stripping them can break its order.
-		slices.SortStableFunc(buf.series, func(a, b *storeapi.Series) int { return labels.Compare(a.Labels, b.Labels) })
+		slices.SortStableFunc(buf.series, func(a, b *store.Series) int { return labels.Compare(a.Labels, b.Labels) })
 	}
 	buf.warnings = src.Warnings()
 	return buf, nil
@@ -224,7 +225,7 @@ func (r *reader) once(ctx context.Context, s *Store) (*bufferedSource, error) {
 
 // bufferedSource is a store's whole answer, read.
 type bufferedSource struct {
-	series   []*storeapi.Series
+	series   []*store.Series
 	warnings []string
 	i        int
 }
@@ -242,7 +243,7 @@ func (b *bufferedSource) Next() bool {
 	b.i++
 	return true
 }
-func (b *bufferedSource) At() *storeapi.Series { return b.series[b.i] }
-func (*bufferedSource) Err() error             { return nil }
-func (b *bufferedSource) Warnings() []string   { return b.warnings }
-func (b *bufferedSource) Close()               { b.series = nil }
+func (b *bufferedSource) At() *store.Series  { return b.series[b.i] }
+func (*bufferedSource) Err() error           { return nil }
+func (b *bufferedSource) Warnings() []string { return b.warnings }
+func (b *bufferedSource) Close()             { b.series = nil }

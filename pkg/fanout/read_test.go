@@ -14,13 +14,13 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/failure"
-	"github.com/globalquery/kubectl-globalquery/pkg/storeapi"
+	"github.com/globalquery/kubectl-globalquery/pkg/store"
 )
 
 // fakeStore answers Series from a list. Its faults stand in for what the fault suite does to
 // real sidecars with toxiproxy, and for what no real store does on demand: a reader that panics.
 type fakeStore struct {
-	series []*storeapi.Series
+	series []*store.Series
 	// stallAfter > 0: send that many series, then hear nothing until the call is cancelled.
 	stallAfter int
 	// every > 0: each series comes in a frame of its own, this long after the one before.
@@ -35,7 +35,7 @@ type fakeStore struct {
 	calls    atomic.Int32
 }
 
-func (f *fakeStore) Series(ctx context.Context, _ *storeapi.SeriesRequest) (SeriesStream, error) {
+func (f *fakeStore) Series(ctx context.Context, _ *store.SeriesRequest) (store.SeriesStream, error) {
 	f.calls.Add(1)
 	if f.gate != nil {
 		f.arrived <- struct{}{}
@@ -51,11 +51,11 @@ func (f *fakeStore) Series(ctx context.Context, _ *storeapi.SeriesRequest) (Seri
 	return &fakeStream{f: f, ctx: ctx}, nil
 }
 
-func (*fakeStore) LabelNames(context.Context, *storeapi.LabelsRequest) (*storeapi.LabelsResponse, error) {
-	return &storeapi.LabelsResponse{}, nil
+func (*fakeStore) LabelNames(context.Context, *store.LabelsRequest) (*store.LabelsResponse, error) {
+	return &store.LabelsResponse{}, nil
 }
-func (*fakeStore) LabelValues(context.Context, *storeapi.LabelsRequest) (*storeapi.LabelsResponse, error) {
-	return &storeapi.LabelsResponse{}, nil
+func (*fakeStore) LabelValues(context.Context, *store.LabelsRequest) (*store.LabelsResponse, error) {
+	return &store.LabelsResponse{}, nil
 }
 
 type fakeStream struct {
@@ -89,18 +89,18 @@ func (s *fakeStream) Next() bool {
 	s.i++
 	return true
 }
-func (s *fakeStream) At() *storeapi.Series { return s.f.series[s.i-1] }
-func (s *fakeStream) Err() error           { return s.err }
-func (*fakeStream) Warnings() []string     { return nil }
-func (*fakeStream) Close()                 {}
-func (s *fakeStream) Frames() int          { return s.i }
+func (s *fakeStream) At() *store.Series { return s.f.series[s.i-1] }
+func (s *fakeStream) Err() error        { return s.err }
+func (*fakeStream) Warnings() []string  { return nil }
+func (*fakeStream) Close()              {}
+func (s *fakeStream) Frames() int       { return s.i }
 
 func storeOf(name string, f *fakeStore) *Store {
-	return &Store{Name: name, Client: f, Info: storeapi.Info{MinTime: 0, MaxTime: 1 << 60}}
+	return &Store{Name: name, Client: f, Info: store.Info{MinTime: 0, MaxTime: 1 << 60}}
 }
 
-func names(n ...string) []*storeapi.Series {
-	out := make([]*storeapi.Series, len(n))
+func names(n ...string) []*store.Series {
+	out := make([]*store.Series, len(n))
 	for i, s := range n {
 		out[i] = ser(s, byte(i))
 	}

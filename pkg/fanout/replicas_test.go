@@ -8,12 +8,12 @@ import (
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/dedup"
-	"github.com/globalquery/kubectl-globalquery/pkg/storeapi"
+	"github.com/globalquery/kubectl-globalquery/pkg/store"
 )
 
 // counterChunk is one XOR chunk of a counter scraped every 30 s from first to last (seconds),
 // reading t+level at time t: replicas that started counting at different times differ by level.
-func counterChunk(t *testing.T, first, last, level int64) storeapi.Chunk {
+func counterChunk(t *testing.T, first, last, level int64) store.Chunk {
 	t.Helper()
 	c := chunkenc.NewXORChunk()
 	app, err := c.Appender()
@@ -23,7 +23,7 @@ func counterChunk(t *testing.T, first, last, level int64) storeapi.Chunk {
 	for s := first; s <= last; s += 30 {
 		app.Append(0, s*1000, float64(s+level))
 	}
-	return storeapi.Chunk{MinTime: first * 1000, MaxTime: last * 1000, Encoding: storeapi.EncodingXOR, Data: c.Bytes()}
+	return store.Chunk{MinTime: first * 1000, MaxTime: last * 1000, Encoding: store.EncodingXOR, Data: c.Bytes()}
 }
 
 // Replica a misses scrapes from 1800 s to 5000 s; replica b, 10 s later in each interval, has
@@ -32,17 +32,17 @@ func counterChunk(t *testing.T, first, last, level int64) storeapi.Chunk {
 // read each store on its own: then its answer is the counter without jumps, t at time t,
 // wherever it follows a or b.
 func TestGapfillReadsEachStoreOnItsOwn(t *testing.T) {
-	a := &storeapi.Series{Labels: labels.FromStrings("__name__", "jobs_total"),
-		Chunks: []storeapi.Chunk{counterChunk(t, 0, 1800, 0), counterChunk(t, 5010, 7200, 0)}}
-	b := &storeapi.Series{Labels: labels.FromStrings("__name__", "jobs_total"),
-		Chunks: []storeapi.Chunk{counterChunk(t, 10, 3010, 500), counterChunk(t, 3040, 7210, 500)}}
-	lanes := dedup.SplitOverlapping(mergeChunks([][]storeapi.Chunk{a.Chunks, b.Chunks}), chunkSpan)
+	a := &store.Series{Labels: labels.FromStrings("__name__", "jobs_total"),
+		Chunks: []store.Chunk{counterChunk(t, 0, 1800, 0), counterChunk(t, 5010, 7200, 0)}}
+	b := &store.Series{Labels: labels.FromStrings("__name__", "jobs_total"),
+		Chunks: []store.Chunk{counterChunk(t, 10, 3010, 500), counterChunk(t, 3040, 7210, 500)}}
+	lanes := dedup.SplitOverlapping(mergeChunks([][]store.Chunk{a.Chunks, b.Chunks}), chunkSpan)
 	if len(lanes) != 2 || lanes[0][1].MinTime != 3040_000 {
 		t.Fatalf("the data no longer makes the Querier's lanes mix replicas: %v", lanes)
 	}
 
 	for _, fn := range []string{"rate", ""} {
-		m := newMerger([]seriesSource{&listSource{series: []*storeapi.Series{a}}, &listSource{series: []*storeapi.Series{b}}},
+		m := newMerger([]seriesSource{&listSource{series: []*store.Series{a}}, &listSource{series: []*store.Series{b}}},
 			[]string{"a", "b"}, false)
 		groups := &groupSet{m: m, sel: &selectParams{fn: fn, mint: 0, maxt: math.MaxInt64}, lanes: true, algo: dedup.Gapfill}
 		set := dedup.NewSeriesSet(groups, fn, dedup.Gapfill)

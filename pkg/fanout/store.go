@@ -5,56 +5,21 @@
 package fanout
 
 import (
-	"context"
 	"slices"
 	"sync/atomic"
 
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/globalquery/kubectl-globalquery/pkg/storeapi"
+	"github.com/globalquery/kubectl-globalquery/pkg/store"
 )
-
-// StoreClient is what the fanout asks of a store. A Thanos sidecar answers it over gRPC
-// (GRPC wraps a *storeapi.Client); a Prometheus without one answers it through remote read
-// (package remoteread). Both return series sorted by their final labels, external labels
-// included and the requested replica labels removed.
-type StoreClient interface {
-	Series(ctx context.Context, r *storeapi.SeriesRequest) (SeriesStream, error)
-	LabelNames(ctx context.Context, r *storeapi.LabelsRequest) (*storeapi.LabelsResponse, error)
-	LabelValues(ctx context.Context, r *storeapi.LabelsRequest) (*storeapi.LabelsResponse, error)
-}
-
-// SeriesStream is one Series call's answer, read series by series; *storeapi.SeriesStream is one.
-type SeriesStream interface {
-	Next() bool
-	At() *storeapi.Series
-	Err() error
-	Warnings() []string
-	Close()
-	// Frames is how many messages the store sent so far, for the slow-query log.
-	Frames() int
-}
-
-// GRPC is a StoreClient over a StoreAPI gRPC connection.
-type GRPC struct{ *storeapi.Client }
-
-// Series starts a Series call.
-func (g GRPC) Series(ctx context.Context, r *storeapi.SeriesRequest) (SeriesStream, error) {
-	st, err := g.Client.Series(ctx, r)
-	if err != nil {
-		// Not st: a nil *SeriesStream in an interface would not compare equal to nil.
-		return nil, err
-	}
-	return st, nil
-}
 
 // Store is one StoreAPI endpoint together with what its Info call said.
 type Store struct {
 	// Name is how errors and warnings refer to the store: namespace/pod for a discovered
 	// Prometheus, HOST:PORT for a static endpoint; with several contexts, prefixed by the context.
 	Name   string
-	Client StoreClient
-	Info   storeapi.Info
+	Client store.StoreClient
+	Info   store.Info
 
 	// Stats counts what was asked of the store, for the slow-query log and for tests that
 	// prove pruning.

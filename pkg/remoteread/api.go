@@ -17,13 +17,13 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"sigs.k8s.io/yaml"
 
-	"github.com/globalquery/kubectl-globalquery/pkg/storeapi"
+	"github.com/globalquery/kubectl-globalquery/pkg/store"
 )
 
 // Info reads what a sidecar would advertise for this Prometheus: its external labels, from the
 // loaded configuration as the sidecar reads them, and the oldest time it holds. The labels are
 // kept for the calls that follow.
-func (c *Client) Info(ctx context.Context) (*storeapi.Info, error) {
+func (c *Client) Info(ctx context.Context) (*store.Info, error) {
 	ext, err := c.externalLabels(ctx)
 	if err != nil {
 		return nil, err
@@ -36,7 +36,7 @@ func (c *Client) Info(ctx context.Context) (*storeapi.Info, error) {
 	c.mu.Lock()
 	c.ext, c.minTime, c.labelMatchers = ext, mint, matchers
 	c.mu.Unlock()
-	inf := &storeapi.Info{
+	inf := &store.Info{
 		ComponentType: "prometheus", IsStore: true,
 		MinTime: mint, MaxTime: math.MaxInt64,
 		SupportsWithoutReplicaLabels: true,
@@ -158,11 +158,11 @@ func (c *Client) seriesLabels(ctx context.Context, q url.Values) ([]map[string]s
 }
 
 // LabelNames asks the labels API, as the sidecar does, and adds the external label names.
-func (c *Client) LabelNames(ctx context.Context, r *storeapi.LabelsRequest) (*storeapi.LabelsResponse, error) {
+func (c *Client) LabelNames(ctx context.Context, r *store.LabelsRequest) (*store.LabelsResponse, error) {
 	ext, _ := c.state()
 	ok, ms := splitMatchers(r.Matchers, ext)
 	if !ok {
-		return &storeapi.LabelsResponse{}, nil
+		return &store.LabelsResponse{}, nil
 	}
 	var (
 		names []string
@@ -192,27 +192,27 @@ func (c *Client) LabelNames(ctx context.Context, r *storeapi.LabelsRequest) (*st
 		slices.Sort(names)
 		names = slices.Compact(names)
 	}
-	return &storeapi.LabelsResponse{Values: names, Warnings: warns}, nil
+	return &store.LabelsResponse{Values: names, Warnings: warns}, nil
 }
 
 // LabelValues asks the label values API; an external label's value comes from the external
 // labels, present when some series matches, as the sidecar answers.
-func (c *Client) LabelValues(ctx context.Context, r *storeapi.LabelsRequest) (*storeapi.LabelsResponse, error) {
+func (c *Client) LabelValues(ctx context.Context, r *store.LabelsRequest) (*store.LabelsResponse, error) {
 	if r.Label == "" {
 		return nil, fmt.Errorf("rejected the request: label name parameter cannot be empty")
 	}
 	if slices.Contains(r.WithoutReplicaLabels, r.Label) {
-		return &storeapi.LabelsResponse{}, nil
+		return &store.LabelsResponse{}, nil
 	}
 	ext, _ := c.state()
 	ok, ms := splitMatchers(r.Matchers, ext)
 	if !ok {
-		return &storeapi.LabelsResponse{}, nil
+		return &store.LabelsResponse{}, nil
 	}
 	q := labelsQuery(ms, r)
 	if v := ext.Get(r.Label); v != "" {
 		if len(ms) == 0 {
-			return &storeapi.LabelsResponse{Values: []string{v}}, nil
+			return &store.LabelsResponse{Values: []string{v}}, nil
 		}
 		// One series proves the value is there; Prometheus's warning that it cut the list at one
 		// is about this request, not about the answer.
@@ -221,9 +221,9 @@ func (c *Client) LabelValues(ctx context.Context, r *storeapi.LabelsRequest) (*s
 		warns, err := c.api(ctx, "/api/v1/series", q, &series)
 		warns = slices.DeleteFunc(warns, func(w string) bool { return strings.Contains(w, "truncated due to limit") })
 		if err != nil || len(series) == 0 {
-			return &storeapi.LabelsResponse{Warnings: warns}, err
+			return &store.LabelsResponse{Warnings: warns}, err
 		}
-		return &storeapi.LabelsResponse{Values: []string{v}, Warnings: warns}, nil
+		return &store.LabelsResponse{Values: []string{v}, Warnings: warns}, nil
 	}
 	var (
 		vals  []string
@@ -246,10 +246,10 @@ func (c *Client) LabelValues(ctx context.Context, r *storeapi.LabelsRequest) (*s
 	}
 	slices.Sort(vals)
 	vals = slices.Compact(vals)
-	return &storeapi.LabelsResponse{Values: vals, Warnings: warns}, nil
+	return &store.LabelsResponse{Values: vals, Warnings: warns}, nil
 }
 
-func labelsQuery(ms []*labels.Matcher, r *storeapi.LabelsRequest) url.Values {
+func labelsQuery(ms []*labels.Matcher, r *store.LabelsRequest) url.Values {
 	q := url.Values{}
 	if len(ms) > 0 {
 		parts := make([]string, len(ms))

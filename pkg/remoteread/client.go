@@ -20,8 +20,7 @@ import (
 	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
-	"github.com/globalquery/kubectl-globalquery/pkg/storeapi"
+	"github.com/globalquery/kubectl-globalquery/pkg/store"
 )
 
 // DefaultPort is Prometheus's web port, named `web` in prometheus-operated.
@@ -64,7 +63,7 @@ func NewURL(base string) *Client {
 // Close drops the idle connections.
 func (c *Client) Close() { c.tr.CloseIdleConnections() }
 
-var _ fanout.StoreClient = (*Client)(nil)
+var _ store.StoreClient = (*Client)(nil)
 
 func (c *Client) state() (labels.Labels, int64) {
 	c.mu.Lock()
@@ -73,7 +72,7 @@ func (c *Client) state() (labels.Labels, int64) {
 }
 
 // Series streams the series of one selection through remote read.
-func (c *Client) Series(ctx context.Context, r *storeapi.SeriesRequest) (fanout.SeriesStream, error) {
+func (c *Client) Series(ctx context.Context, r *store.SeriesRequest) (store.SeriesStream, error) {
 	ext, minTime := c.state()
 	ok, ms := splitMatchers(r.Matchers, ext)
 	if !ok {

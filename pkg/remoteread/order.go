@@ -5,7 +5,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/globalquery/kubectl-globalquery/pkg/storeapi"
+	"github.com/globalquery/kubectl-globalquery/pkg/store"
 )
 
 // relabel turns the labels Prometheus's remote-read handler returns into the ones a Thanos
@@ -54,7 +54,7 @@ func (r *relabel) key(got labels.Labels) labels.Labels {
 // item is one series waiting for its turn.
 type item struct {
 	got, key labels.Labels // as received; as stored
-	series   *storeapi.Series
+	series   *store.Series
 }
 
 // reorder restores the order by final labels, which the fanout's merge needs, while streaming.
@@ -70,7 +70,7 @@ type item struct {
 type reorder struct {
 	h     itemHeap
 	cur   []labels.Label // key of the newest arrival
-	ready []*storeapi.Series
+	ready []*store.Series
 }
 
 // push takes the next series in stored order and moves what can no longer be overtaken to ready.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/globalquery/kubectl-globalquery/pkg/storeapi"
+	"github.com/globalquery/kubectl-globalquery/pkg/store"
 )
 
 // The series come out sorted by the labels the sidecar would give them, whatever prefixes the
@@ -53,7 +53,7 @@ func TestReorderMatchesAFullSort(t *testing.T) {
 			}
 			final := rl.final(got)
 			want = append(want, final)
-			o.push(&item{got: got, key: rl.key(got), series: &storeapi.Series{Labels: final}})
+			o.push(&item{got: got, key: rl.key(got), series: &store.Series{Labels: final}})
 		}
 		o.flush()
 		slices.SortFunc(want, labels.Compare)
@@ -80,7 +80,7 @@ func TestReorderStreams(t *testing.T) {
 		labels.FromStrings("__name__", "d"),
 	} {
 		got := rl.final(ls)
-		o.push(&item{got: got, key: ls, series: &storeapi.Series{Labels: got}})
+		o.push(&item{got: got, key: ls, series: &store.Series{Labels: got}})
 		if want := []int{0, 1, 1, 3, 4}[i]; len(o.ready) != want {
 			t.Fatalf("after series %d: %d ready, want %d", i, len(o.ready), want)
 		}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/globalquery/kubectl-globalquery/pkg/storeapi"
+	"github.com/globalquery/kubectl-globalquery/pkg/store"
 )
 
 // stream reads a STREAMED_XOR_CHUNKS response frame by frame and yields the series as a sidecar
@@ -22,7 +22,7 @@ type stream struct {
 
 	pending *item // the newest series; the next frame may continue it
 	order   reorder
-	cur     *storeapi.Series
+	cur     *store.Series
 	last    labels.Labels
 	lb      labels.ScratchBuilder
 	frames  int
@@ -93,7 +93,7 @@ func (s *stream) read() {
 			}
 			s.order.push(s.pending)
 		}
-		ser := &storeapi.Series{Labels: s.rl.final(rs.labels)}
+		ser := &store.Series{Labels: s.rl.final(rs.labels)}
 		if !s.skip {
 			ser.Chunks = rs.chunks
 		}
@@ -115,10 +115,10 @@ func (s *stream) finish() {
 	}
 }
 
-func (s *stream) At() *storeapi.Series { return s.cur }
-func (s *stream) Err() error           { return s.err }
-func (s *stream) Warnings() []string   { return nil }
-func (s *stream) Frames() int          { return s.frames }
+func (s *stream) At() *store.Series  { return s.cur }
+func (s *stream) Err() error         { return s.err }
+func (s *stream) Warnings() []string { return nil }
+func (s *stream) Frames() int        { return s.frames }
 
 // Close abandons the answer; closing the body ends the request on the Prometheus side too.
 func (s *stream) Close() {
@@ -129,9 +129,9 @@ func (s *stream) Close() {
 // empty is the answer of a Prometheus whose external labels rule the selection out.
 type empty struct{}
 
-func (empty) Next() bool           { return false }
-func (empty) At() *storeapi.Series { return nil }
-func (empty) Err() error           { return nil }
-func (empty) Warnings() []string   { return nil }
-func (empty) Close()               {}
-func (empty) Frames() int          { return 0 }
+func (empty) Next() bool         { return false }
+func (empty) At() *store.Series  { return nil }
+func (empty) Err() error         { return nil }
+func (empty) Warnings() []string { return nil }
+func (empty) Close()             {}
+func (empty) Frames() int        { return 0 }

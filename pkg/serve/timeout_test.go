@@ -17,7 +17,7 @@ import (
 	"github.com/globalquery/kubectl-globalquery/pkg/engine"
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
 	"github.com/globalquery/kubectl-globalquery/pkg/frontend"
-	"github.com/globalquery/kubectl-globalquery/pkg/storeapi"
+	"github.com/globalquery/kubectl-globalquery/pkg/store"
 )
 
 // hangGuard bounds a wait that only a bug makes long.
@@ -36,7 +36,7 @@ func newStuckStore() *stuckStore {
 	return &stuckStore{started: make(chan struct{}), cancelled: make(chan struct{})}
 }
 
-func (s *stuckStore) Series(ctx context.Context, _ *storeapi.SeriesRequest) (fanout.SeriesStream, error) {
+func (s *stuckStore) Series(ctx context.Context, _ *store.SeriesRequest) (store.SeriesStream, error) {
 	s.began.Add(1)
 	s.startOnce.Do(func() { close(s.started) })
 	<-ctx.Done()
@@ -45,18 +45,18 @@ func (s *stuckStore) Series(ctx context.Context, _ *storeapi.SeriesRequest) (fan
 	return nil, ctx.Err()
 }
 
-func (*stuckStore) LabelNames(context.Context, *storeapi.LabelsRequest) (*storeapi.LabelsResponse, error) {
-	return &storeapi.LabelsResponse{}, nil
+func (*stuckStore) LabelNames(context.Context, *store.LabelsRequest) (*store.LabelsResponse, error) {
+	return &store.LabelsResponse{}, nil
 }
 
-func (*stuckStore) LabelValues(context.Context, *storeapi.LabelsRequest) (*storeapi.LabelsResponse, error) {
-	return &storeapi.LabelsResponse{}, nil
+func (*stuckStore) LabelValues(context.Context, *store.LabelsRequest) (*store.LabelsResponse, error) {
+	return &store.LabelsResponse{}, nil
 }
 
 func stuckHandler(s *stuckStore, timeout time.Duration, split time.Duration) http.Handler {
 	eng := engine.New(engine.Options{Timeout: timeout})
 	return NewHandler(Options{
-		Stores:   []*fanout.Store{{Name: "stuck", Client: s, Info: storeapi.Info{IsStore: true, MinTime: math.MinInt64, MaxTime: math.MaxInt64}}},
+		Stores:   []*fanout.Store{{Name: "stuck", Client: s, Info: store.Info{IsStore: true, MinTime: math.MinInt64, MaxTime: math.MaxInt64}}},
 		Engine:   eng,
 		Frontend: frontend.New(eng, frontend.Options{SplitInterval: split}),
 		Now:      func() time.Time { return time.Unix(100_000, 0) },

@@ -1,3 +1,11 @@
+// Package storeapi is a client of the Thanos StoreAPI (gRPC services thanos.Store and
+// thanos.info.Info), the API that Thanos sidecars, store gateways and queriers serve; Store adapts
+// it to the store.StoreClient the fanout reads.
+//
+// The messages are encoded and decoded by hand from the published field numbers rather than
+// generated: the client needs only a handful of fields, decoding straight into Prometheus
+// label sets and chunk bytes avoids a copy of every series, and it keeps Thanos's gogoproto
+// types and their Prometheus fork out of our dependency graph.
 package storeapi
 
 import (
@@ -10,6 +18,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/mem"
+
+	"github.com/globalquery/kubectl-globalquery/pkg/store"
 )
 
 const (
@@ -80,35 +90,35 @@ func (c *Client) ResetBackoff() {
 
 // Info asks the store for its external label sets and time range (thanos.info.Info/Info;
 // Store.Info no longer exists in current Thanos).
-func (c *Client) Info(ctx context.Context) (*Info, error) {
-	inf := &Info{}
-	if err := c.conn.Invoke(ctx, methodInfo, rawBytes(nil), inf, callOptions()...); err != nil {
+func (c *Client) Info(ctx context.Context) (*store.Info, error) {
+	inf := &store.Info{}
+	if err := c.conn.Invoke(ctx, methodInfo, rawBytes(nil), infoResponse{inf}, callOptions()...); err != nil {
 		return nil, err
 	}
 	return inf, nil
 }
 
-type labelNamesReq struct{ *LabelsRequest }
+type labelNamesReq struct{ *store.LabelsRequest }
 
-func (r labelNamesReq) Marshal() []byte { return r.marshal(false) }
+func (r labelNamesReq) Marshal() []byte { return marshalLabelsRequest(r.LabelsRequest, false) }
 
-type labelValuesReq struct{ *LabelsRequest }
+type labelValuesReq struct{ *store.LabelsRequest }
 
-func (r labelValuesReq) Marshal() []byte { return r.marshal(true) }
+func (r labelValuesReq) Marshal() []byte { return marshalLabelsRequest(r.LabelsRequest, true) }
 
 // LabelNames returns the label names the store knows for the request's matchers and range.
-func (c *Client) LabelNames(ctx context.Context, r *LabelsRequest) (*LabelsResponse, error) {
-	resp := &LabelsResponse{}
-	if err := c.conn.Invoke(ctx, methodLabelNames, labelNamesReq{r}, resp, callOptions()...); err != nil {
+func (c *Client) LabelNames(ctx context.Context, r *store.LabelsRequest) (*store.LabelsResponse, error) {
+	resp := &store.LabelsResponse{}
+	if err := c.conn.Invoke(ctx, methodLabelNames, labelNamesReq{r}, labelsResponse{resp}, callOptions()...); err != nil {
 		return nil, err
 	}
 	return resp, nil
 }
 
 // LabelValues returns the values of r.Label.
-func (c *Client) LabelValues(ctx context.Context, r *LabelsRequest) (*LabelsResponse, error) {
-	resp := &LabelsResponse{}
-	if err := c.conn.Invoke(ctx, methodLabelValues, labelValuesReq{r}, resp, callOptions()...); err != nil {
+func (c *Client) LabelValues(ctx context.Context, r *store.LabelsRequest) (*store.LabelsResponse, error) {
+	resp := &store.LabelsResponse{}
+	if err := c.conn.Invoke(ctx, methodLabelValues, labelValuesReq{r}, labelsResponse{resp}, callOptions()...); err != nil {
 		return nil, err
 	}
 	return resp, nil
@@ -122,7 +132,7 @@ type SeriesStream struct {
 	cancel   context.CancelFunc
 	frame    SeriesResponse
 	pos      int
-	cur      *Series
+	cur      *store.Series
 	warnings []string
 	err      error
 	done     bool
@@ -130,14 +140,14 @@ type SeriesStream struct {
 }
 
 // Series starts a Series call. The stream must be drained or closed.
-func (c *Client) Series(ctx context.Context, r *SeriesRequest) (*SeriesStream, error) {
+func (c *Client) Series(ctx context.Context, r *store.SeriesRequest) (*SeriesStream, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	st, err := c.conn.NewStream(ctx, seriesStreamDesc, methodSeries, callOptions()...)
 	if err != nil {
 		cancel()
 		return nil, err
 	}
-	if err := st.SendMsg(r); err != nil {
+	if err := st.SendMsg(seriesRequest{r}); err != nil {
 		cancel()
 		return nil, err
 	}
@@ -179,7 +189,7 @@ func (s *SeriesStream) Next() bool {
 func (s *SeriesStream) Frames() int { return s.frames }
 
 // At returns the current series. It stays valid after Next.
-func (s *SeriesStream) At() *Series { return s.cur }
+func (s *SeriesStream) At() *store.Series { return s.cur }
 
 // Err is the error that ended the stream, if any.
 func (s *SeriesStream) Err() error { return s.err }
@@ -191,4 +201,19 @@ func (s *SeriesStream) Warnings() []string { return s.warnings }
 func (s *SeriesStream) Close() {
 	s.done = true
 	s.cancel()
+}
+
+// Store is a store.StoreClient over a StoreAPI gRPC connection.
+type Store struct{ *Client }
+
+var _ store.StoreClient = Store{}
+
+// Series starts a Series call.
+func (g Store) Series(ctx context.Context, r *store.SeriesRequest) (store.SeriesStream, error) {
+	st, err := g.Client.Series(ctx, r)
+	if err != nil {
+		// Not st: a nil *SeriesStream in an interface would not compare equal to nil.
+		return nil, err
+	}
+	return st, nil
 }

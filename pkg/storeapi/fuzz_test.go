@@ -5,6 +5,8 @@ import (
 
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/globalquery/kubectl-globalquery/pkg/store"
 )
 
 // Whatever a store sends, decoding returns an error or series whose chunks can be read without
@@ -54,7 +56,7 @@ func FuzzSeriesResponse(f *testing.F) {
 func FuzzInfo(f *testing.F) {
 	f.Add([]byte{0x0a, 0x06, 0x0a, 0x04, 0x0a, 0x02, 'a', 'b'})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var inf Info
-		_ = inf.Unmarshal(b)
+		var inf store.Info
+		_ = infoResponse{&inf}.Unmarshal(b)
 	})
 }

@@ -3,10 +3,11 @@ package storeapi
 import (
 	"errors"
 	"fmt"
-	"unsafe"
 
 	"github.com/prometheus/prometheus/model/labels"
-	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/globalquery/kubectl-globalquery/internal/pbwire"
+	"github.com/globalquery/kubectl-globalquery/pkg/store"
 )
 
 // Field numbers from Thanos's pkg/store/storepb/rpc.proto, types.proto and
@@ -36,11 +37,6 @@ const (
 	groupingLbls = 3
 	rangeMillis  = 1
 
-	// thanos.LabelMatcher
-	lmType  = 1
-	lmName  = 2
-	lmValue = 3
-
 	// thanos.SeriesResponse (oneof result)
 	respSeries  = 1
 	respWarning = 2
@@ -56,8 +52,6 @@ const (
 	chunkType    = 1
 	chunkData    = 2
 	chunkHash    = 3
-	labelName    = 1
-	labelValue   = 2
 
 	// thanos.LabelNamesRequest / LabelValuesRequest (values are one higher after `label`)
 	lnPartialResponseDisabled = 1
@@ -85,288 +79,135 @@ const (
 	strategyAbort = 1
 )
 
-var errTruncated = errors.New("truncated or malformed protobuf message")
+// seriesRequest encodes a store.SeriesRequest as thanos.SeriesRequest.
+type seriesRequest struct{ *store.SeriesRequest }
 
-func appendMatchers(b []byte, field protowire.Number, ms []*labels.Matcher) []byte {
-	for _, m := range ms {
-		var mb []byte
-		if t := matcherType(m.Type); t != 0 {
-			mb = protowire.AppendTag(mb, lmType, protowire.VarintType)
-			mb = protowire.AppendVarint(mb, uint64(t))
-		}
-		mb = appendString(mb, lmName, m.Name)
-		mb = appendString(mb, lmValue, m.Value)
-		b = protowire.AppendTag(b, field, protowire.BytesType)
-		b = protowire.AppendBytes(b, mb)
-	}
-	return b
-}
+func (s seriesRequest) Marshal() []byte { return marshalSeriesRequest(s.SeriesRequest) }
 
-func matcherType(t labels.MatchType) MatcherType {
-	switch t {
-	case labels.MatchNotEqual:
-		return MatchNEQ
-	case labels.MatchRegexp:
-		return MatchRE
-	case labels.MatchNotRegexp:
-		return MatchNRE
-	}
-	return MatchEQ
-}
-
-func appendString(b []byte, f protowire.Number, s string) []byte {
-	if s == "" {
-		return b
-	}
-	b = protowire.AppendTag(b, f, protowire.BytesType)
-	return protowire.AppendString(b, s)
-}
-
-func appendInt(b []byte, f protowire.Number, v int64) []byte {
-	if v == 0 {
-		return b
-	}
-	b = protowire.AppendTag(b, f, protowire.VarintType)
-	return protowire.AppendVarint(b, uint64(v))
-}
-
-func appendBool(b []byte, f protowire.Number, v bool) []byte {
-	if !v {
-		return b
-	}
-	b = protowire.AppendTag(b, f, protowire.VarintType)
-	return protowire.AppendVarint(b, 1)
-}
-
-func appendMessage(b []byte, f protowire.Number, m []byte) []byte {
-	b = protowire.AppendTag(b, f, protowire.BytesType)
-	return protowire.AppendBytes(b, m)
-}
-
-// Marshal encodes the request as thanos.SeriesRequest.
-func (r *SeriesRequest) Marshal() []byte {
+func marshalSeriesRequest(r *store.SeriesRequest) []byte {
 	b := make([]byte, 0, 128)
-	b = appendInt(b, srMinTime, r.MinTime)
-	b = appendInt(b, srMaxTime, r.MaxTime)
-	b = appendMatchers(b, srMatchers, r.Matchers)
-	b = appendBool(b, srPartialResponseDisabled, !r.PartialResponse)
+	b = pbwire.AppendInt(b, srMinTime, r.MinTime)
+	b = pbwire.AppendInt(b, srMaxTime, r.MaxTime)
+	b = pbwire.AppendMatchers(b, srMatchers, r.Matchers)
+	b = pbwire.AppendBool(b, srPartialResponseDisabled, !r.PartialResponse)
 	if !r.PartialResponse {
-		b = appendInt(b, srPartialResponseStrategy, strategyAbort)
+		b = pbwire.AppendInt(b, srPartialResponseStrategy, strategyAbort)
 	}
-	b = appendBool(b, srSkipChunks, r.SkipChunks)
-	b = appendInt(b, srStep, r.Step)
-	b = appendInt(b, srRange, r.Range)
+	b = pbwire.AppendBool(b, srSkipChunks, r.SkipChunks)
+	b = pbwire.AppendInt(b, srStep, r.Step)
+	b = pbwire.AppendInt(b, srRange, r.Range)
 	if r.Func != "" || r.Step != 0 || r.Range != 0 || len(r.Grouping) > 0 {
 		var h []byte
-		h = appendInt(h, qhStepMillis, r.Step)
+		h = pbwire.AppendInt(h, qhStepMillis, r.Step)
 		if r.Func != "" {
-			h = appendMessage(h, qhFunc, appendString(nil, funcName, r.Func))
+			h = pbwire.AppendBytes(h, qhFunc, pbwire.AppendString(nil, funcName, r.Func))
 		}
 		if r.By || len(r.Grouping) > 0 {
-			g := appendBool(nil, groupingBy, r.By)
-			for _, l := range r.Grouping {
-				g = protowire.AppendTag(g, groupingLbls, protowire.BytesType)
-				g = protowire.AppendString(g, l)
-			}
-			h = appendMessage(h, qhGrouping, g)
+			g := pbwire.AppendBool(nil, groupingBy, r.By)
+			g = pbwire.AppendStrings(g, groupingLbls, r.Grouping)
+			h = pbwire.AppendBytes(h, qhGrouping, g)
 		}
 		if r.Range != 0 {
-			h = appendMessage(h, qhRange, appendInt(nil, rangeMillis, r.Range))
+			h = pbwire.AppendBytes(h, qhRange, pbwire.AppendInt(nil, rangeMillis, r.Range))
 		}
-		b = appendMessage(b, srQueryHints, h)
+		b = pbwire.AppendBytes(b, srQueryHints, h)
 	}
-	for _, l := range r.WithoutReplicaLabels {
-		b = protowire.AppendTag(b, srWithoutReplicaLabels, protowire.BytesType)
-		b = protowire.AppendString(b, l)
-	}
-	b = appendInt(b, srLimit, r.Limit)
-	b = appendInt(b, srResponseBatchSize, r.ResponseBatchSize)
+	b = pbwire.AppendStrings(b, srWithoutReplicaLabels, r.WithoutReplicaLabels)
+	b = pbwire.AppendInt(b, srLimit, r.Limit)
+	b = pbwire.AppendInt(b, srResponseBatchSize, r.ResponseBatchSize)
 	return b
 }
 
-// marshal encodes thanos.LabelNamesRequest, or thanos.LabelValuesRequest when values is set:
-// the latter has `label` as field 1 and every other field one higher.
-func (r *LabelsRequest) marshal(values bool) []byte {
-	var off protowire.Number
+// marshalLabelsRequest encodes thanos.LabelNamesRequest, or thanos.LabelValuesRequest when
+// values is set: the latter has `label` as field 1 and every other field one higher.
+func marshalLabelsRequest(r *store.LabelsRequest, values bool) []byte {
+	var off pbwire.Number
 	var b []byte
 	if values {
 		off = 1
-		b = appendString(b, lvLabel, r.Label)
+		b = pbwire.AppendString(b, lvLabel, r.Label)
 	}
-	b = appendBool(b, lnPartialResponseDisabled+off, !r.PartialResponse)
+	b = pbwire.AppendBool(b, lnPartialResponseDisabled+off, !r.PartialResponse)
 	if !r.PartialResponse {
-		b = appendInt(b, lnPartialResponseStrategy+off, strategyAbort)
+		b = pbwire.AppendInt(b, lnPartialResponseStrategy+off, strategyAbort)
 	}
-	b = appendInt(b, lnStart+off, r.Start)
-	b = appendInt(b, lnEnd+off, r.End)
-	b = appendMatchers(b, lnMatchers+off, r.Matchers)
-	for _, l := range r.WithoutReplicaLabels {
-		b = protowire.AppendTag(b, lnWithoutReplicaLabels+off, protowire.BytesType)
-		b = protowire.AppendString(b, l)
-	}
-	b = appendInt(b, lnLimit+off, r.Limit)
+	b = pbwire.AppendInt(b, lnStart+off, r.Start)
+	b = pbwire.AppendInt(b, lnEnd+off, r.End)
+	b = pbwire.AppendMatchers(b, lnMatchers+off, r.Matchers)
+	b = pbwire.AppendStrings(b, lnWithoutReplicaLabels+off, r.WithoutReplicaLabels)
+	b = pbwire.AppendInt(b, lnLimit+off, r.Limit)
 	return b
 }
 
-// fieldIter walks the fields of one message.
-type fieldIter struct {
-	b   []byte
-	num protowire.Number
-	typ protowire.Type
-	val []byte // BytesType payload
-	u   uint64 // VarintType / fixed payload
-	err error
-}
-
-func (it *fieldIter) next() bool {
-	if len(it.b) == 0 || it.err != nil {
-		return false
-	}
-	num, typ, n := protowire.ConsumeTag(it.b)
-	if n < 0 {
-		it.err = errTruncated
-		return false
-	}
-	it.b = it.b[n:]
-	it.num, it.typ = num, typ
-	switch typ {
-	case protowire.VarintType:
-		it.u, n = protowire.ConsumeVarint(it.b)
-	case protowire.BytesType:
-		it.val, n = protowire.ConsumeBytes(it.b)
-	case protowire.Fixed64Type:
-		it.u, n = protowire.ConsumeFixed64(it.b)
-	case protowire.Fixed32Type:
-		var v uint32
-		v, n = protowire.ConsumeFixed32(it.b)
-		it.u = uint64(v)
-	default:
-		n = protowire.ConsumeFieldValue(num, typ, it.b)
-	}
-	if n < 0 {
-		it.err = fmt.Errorf("field %d: %w", num, errTruncated)
-		return false
-	}
-	it.b = it.b[n:]
-	return true
-}
-
-// wantBytes reports a wire-type mismatch for a field we expect to be length-delimited.
-func (it *fieldIter) wantBytes() bool {
-	if it.typ != protowire.BytesType {
-		it.err = fmt.Errorf("field %d: wire type %d, want length-delimited", it.num, it.typ)
-		return false
-	}
-	return true
-}
-
-func (it *fieldIter) wantVarint() bool {
-	if it.typ != protowire.VarintType {
-		it.err = fmt.Errorf("field %d: wire type %d, want varint", it.num, it.typ)
-		return false
-	}
-	return true
-}
-
-// str turns received bytes into a string without copying. The bytes are gRPC's and go back to
-// its pool once the message is decoded: such a string may only be read during decoding, and
-// whatever is kept must be copied (ScratchBuilder.Labels does for label sets).
-func str(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	return unsafe.String(&b[0], len(b))
-}
-
-// decodeLabel reads one thanos.Label message. Name and value alias b, so they live as
-// long as the frame b was cut from.
-func decodeLabel(b []byte) (labels.Label, error) {
-	var l labels.Label
-	it := fieldIter{b: b}
-	for it.next() {
-		switch it.num {
-		case labelName:
-			if it.wantBytes() {
-				l.Name = str(it.val)
-			}
-		case labelValue:
-			if it.wantBytes() {
-				l.Value = str(it.val)
-			}
-		}
-	}
-	return l, it.err
-}
-
-func decodeChunk(b []byte, c *Chunk) error {
-	it := fieldIter{b: b}
-	for it.next() {
-		switch it.num {
+func decodeChunk(b []byte, c *store.Chunk) error {
+	it := pbwire.Iter{B: b}
+	for it.Next() {
+		switch it.Num {
 		case chunkType:
-			if it.wantVarint() {
-				c.Encoding = ChunkEncoding(int32(it.u))
+			if it.WantVarint() {
+				c.Encoding = store.ChunkEncoding(int32(it.U))
 			}
 		case chunkData:
-			if it.wantBytes() {
-				c.Data = it.val
+			if it.WantBytes() {
+				c.Data = it.Val
 			}
 		case chunkHash:
-			if it.wantVarint() {
-				c.Hash = it.u
+			if it.WantVarint() {
+				c.Hash = it.U
 			}
 		}
 	}
-	return it.err
+	return it.Err
 }
 
-func decodeAggrChunk(b []byte) (Chunk, bool, error) {
-	var c Chunk
+func decodeAggrChunk(b []byte) (store.Chunk, bool, error) {
+	var c store.Chunk
 	raw := false
-	it := fieldIter{b: b}
-	for it.next() {
-		switch it.num {
+	it := pbwire.Iter{B: b}
+	for it.Next() {
+		switch it.Num {
 		case acMinTime:
-			if it.wantVarint() {
-				c.MinTime = int64(it.u)
+			if it.WantVarint() {
+				c.MinTime = int64(it.U)
 			}
 		case acMaxTime:
-			if it.wantVarint() {
-				c.MaxTime = int64(it.u)
+			if it.WantVarint() {
+				c.MaxTime = int64(it.U)
 			}
 		case acRaw:
-			if it.wantBytes() {
+			if it.WantBytes() {
 				raw = true
-				if err := decodeChunk(it.val, &c); err != nil {
+				if err := decodeChunk(it.Val, &c); err != nil {
 					return c, false, fmt.Errorf("raw chunk: %w", err)
 				}
 			}
 		}
 	}
-	return c, raw, it.err
+	return c, raw, it.Err
 }
 
 // decodeSeries decodes thanos.Series. lb is reused across calls to avoid an allocation per
 // series for the label scratch space.
-func decodeSeries(b []byte, lb *labels.ScratchBuilder) (Series, error) {
-	var s Series
+func decodeSeries(b []byte, lb *labels.ScratchBuilder) (store.Series, error) {
+	var s store.Series
 	lb.Reset()
-	it := fieldIter{b: b}
-	for it.next() {
-		switch it.num {
+	it := pbwire.Iter{B: b}
+	for it.Next() {
+		switch it.Num {
 		case seriesLabels:
-			if !it.wantBytes() {
+			if !it.WantBytes() {
 				break
 			}
-			l, err := decodeLabel(it.val)
+			l, err := pbwire.DecodeLabel(it.Val)
 			if err != nil {
 				return s, fmt.Errorf("label: %w", err)
 			}
 			lb.Add(l.Name, l.Value)
 		case seriesChunks:
-			if !it.wantBytes() {
+			if !it.WantBytes() {
 				break
 			}
-			c, raw, err := decodeAggrChunk(it.val)
+			c, raw, err := decodeAggrChunk(it.Val)
 			if err != nil {
 				return s, fmt.Errorf("chunk: %w", err)
 			}
@@ -377,8 +218,8 @@ func decodeSeries(b []byte, lb *labels.ScratchBuilder) (Series, error) {
 			s.Chunks = append(s.Chunks, c)
 		}
 	}
-	if it.err != nil {
-		return s, it.err
+	if it.Err != nil {
+		return s, it.Err
 	}
 	lb.Sort()
 	s.Labels = lb.Labels()
@@ -387,7 +228,7 @@ func decodeSeries(b []byte, lb *labels.ScratchBuilder) (Series, error) {
 
 // SeriesResponse is one frame of a Series stream: a series, a batch of them, or a warning.
 type SeriesResponse struct {
-	Series   []Series
+	Series   []store.Series
 	Warnings []string
 	lb       labels.ScratchBuilder
 }
@@ -422,129 +263,128 @@ func (r *SeriesResponse) compactChunks() {
 func (r *SeriesResponse) Unmarshal(b []byte) error {
 	r.Series = r.Series[:0]
 	r.Warnings = r.Warnings[:0]
-	it := fieldIter{b: b}
-	for it.next() {
-		switch it.num {
+	it := pbwire.Iter{B: b}
+	for it.Next() {
+		switch it.Num {
 		case respSeries:
-			if !it.wantBytes() {
+			if !it.WantBytes() {
 				break
 			}
-			s, err := decodeSeries(it.val, &r.lb)
+			s, err := decodeSeries(it.Val, &r.lb)
 			if err != nil {
 				return fmt.Errorf("series: %w", err)
 			}
 			r.Series = append(r.Series, s)
 		case respWarning:
-			if it.wantBytes() {
-				r.Warnings = append(r.Warnings, string(it.val))
+			if it.WantBytes() {
+				r.Warnings = append(r.Warnings, string(it.Val))
 			}
 		case respBatch:
-			if !it.wantBytes() {
+			if !it.WantBytes() {
 				break
 			}
-			bit := fieldIter{b: it.val}
-			for bit.next() {
-				if bit.num != batchSeries || !bit.wantBytes() {
+			bit := pbwire.Iter{B: it.Val}
+			for bit.Next() {
+				if bit.Num != batchSeries || !bit.WantBytes() {
 					continue
 				}
-				s, err := decodeSeries(bit.val, &r.lb)
+				s, err := decodeSeries(bit.Val, &r.lb)
 				if err != nil {
 					return fmt.Errorf("batch series: %w", err)
 				}
 				r.Series = append(r.Series, s)
 			}
-			if bit.err != nil {
-				return fmt.Errorf("batch: %w", bit.err)
+			if bit.Err != nil {
+				return fmt.Errorf("batch: %w", bit.Err)
 			}
 		}
 	}
-	if it.err != nil {
-		return it.err
+	if it.Err != nil {
+		return it.Err
 	}
 	r.compactChunks()
 	return nil
 }
 
-// LabelsResponse is thanos.LabelNamesResponse or thanos.LabelValuesResponse; both carry the
-// strings in field 1 and warnings in field 2.
-type LabelsResponse struct {
-	Values   []string
-	Warnings []string
-}
+// labelsResponse decodes thanos.LabelNamesResponse or thanos.LabelValuesResponse; both carry
+// the strings in field 1 and warnings in field 2.
+type labelsResponse struct{ *store.LabelsResponse }
 
-func (r *LabelsResponse) Unmarshal(b []byte) error {
-	it := fieldIter{b: b}
-	for it.next() {
-		switch it.num {
+func (r labelsResponse) Unmarshal(b []byte) error {
+	it := pbwire.Iter{B: b}
+	for it.Next() {
+		switch it.Num {
 		case lrValues:
-			if it.wantBytes() {
-				r.Values = append(r.Values, string(it.val))
+			if it.WantBytes() {
+				r.Values = append(r.Values, string(it.Val))
 			}
 		case lrWarnings:
-			if it.wantBytes() {
-				r.Warnings = append(r.Warnings, string(it.val))
+			if it.WantBytes() {
+				r.Warnings = append(r.Warnings, string(it.Val))
 			}
 		}
 	}
-	return it.err
+	return it.Err
 }
 
-// Unmarshal decodes thanos.info.InfoResponse.
-func (inf *Info) Unmarshal(b []byte) error {
-	it := fieldIter{b: b}
-	for it.next() {
-		switch it.num {
+// infoResponse decodes thanos.info.InfoResponse.
+type infoResponse struct{ *store.Info }
+
+func (inf infoResponse) Unmarshal(b []byte) error {
+	it := pbwire.Iter{B: b}
+	for it.Next() {
+		switch it.Num {
 		case infoLabelSets:
-			if !it.wantBytes() {
+			if !it.WantBytes() {
 				break
 			}
 			var lb labels.ScratchBuilder
-			zit := fieldIter{b: it.val}
-			for zit.next() {
-				if zit.num != zlsLabels || !zit.wantBytes() {
+			zit := pbwire.Iter{B: it.Val}
+			for zit.Next() {
+				if zit.Num != zlsLabels || !zit.WantBytes() {
 					continue
 				}
-				l, err := decodeLabel(zit.val)
+				l, err := pbwire.DecodeLabel(zit.Val)
 				if err != nil {
 					return fmt.Errorf("label set: %w", err)
 				}
 				lb.Add(string([]byte(l.Name)), string([]byte(l.Value)))
 			}
-			if zit.err != nil {
-				return fmt.Errorf("label set: %w", zit.err)
+			if zit.Err != nil {
+				return fmt.Errorf("label set: %w", zit.Err)
 			}
 			lb.Sort()
 			inf.LabelSets = append(inf.LabelSets, lb.Labels())
 		case infoComponentType:
-			if it.wantBytes() {
-				inf.ComponentType = string(it.val)
+			if it.WantBytes() {
+				inf.ComponentType = string(it.Val)
 			}
 		case infoStore:
-			if !it.wantBytes() {
+			if !it.WantBytes() {
 				break
 			}
 			inf.IsStore = true
-			sit := fieldIter{b: it.val}
-			for sit.next() {
-				switch sit.num {
+			sit := pbwire.Iter{B: it.Val}
+			for sit.Next() {
+				switch sit.Num {
 				case siMinTime:
-					if sit.wantVarint() {
-						inf.MinTime = int64(sit.u)
+					if sit.WantVarint() {
+						inf.MinTime = int64(sit.U)
 					}
 				case siMaxTime:
-					if sit.wantVarint() {
-						inf.MaxTime = int64(sit.u)
+					if sit.WantVarint() {
+						inf.MaxTime = int64(sit.U)
 					}
 				case siWithoutReplica:
-					if sit.wantVarint() {
-						inf.SupportsWithoutReplicaLabels = sit.u != 0
+					if sit.WantVarint() {
+						inf.SupportsWithoutReplicaLabels = sit.U != 0
 					}
 				}
 			}
-			if sit.err != nil {
-				return fmt.Errorf("store info: %w", sit.err)
+			if sit.Err != nil {
+				return fmt.Errorf("store info: %w", sit.Err)
 			}
 		}
 	}
-	return it.err
+	return it.Err
 }

@@ -12,6 +12,8 @@ import (
 	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/globalquery/kubectl-globalquery/pkg/store"
 )
 
 // The tests encode frames field by field from the published field numbers, independently of
@@ -113,9 +115,9 @@ func TestSeriesResponseSingleAndBatch(t *testing.T) {
 }
 
 func TestUnknownChunkEncodingIsAnError(t *testing.T) {
-	c := Chunk{Encoding: 7, Data: []byte{0, 1}}
+	c := store.Chunk{Encoding: 7, Data: []byte{0, 1}}
 	_, err := c.Decode()
-	var ue *UnknownEncodingError
+	var ue *store.UnknownEncodingError
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "unsupported chunk encoding 7") {
 		t.Fatalf("got %v", err)
 	}
@@ -179,7 +181,7 @@ func varint(t *testing.T, b []byte) uint64 {
 }
 
 func TestSeriesRequestMarshal(t *testing.T) {
-	r := &SeriesRequest{
+	r := &store.SeriesRequest{
 		MinTime: 1000, MaxTime: 2000,
 		Matchers: []*labels.Matcher{
 			labels.MustNewMatcher(labels.MatchEqual, "__name__", "up"),
@@ -189,7 +191,7 @@ func TestSeriesRequestMarshal(t *testing.T) {
 		WithoutReplicaLabels: []string{"replica", "prometheus_replica"},
 		ResponseBatchSize:    64,
 	}
-	f := decodeFields(t, r.Marshal())
+	f := decodeFields(t, marshalSeriesRequest(r))
 	if varint(t, f[1][0]) != 1000 || varint(t, f[2][0]) != 2000 {
 		t.Fatal("min/max time")
 	}
@@ -220,15 +222,15 @@ func TestSeriesRequestMarshal(t *testing.T) {
 }
 
 func TestLabelValuesRequestShiftsFields(t *testing.T) {
-	r := &LabelsRequest{Label: "job", Start: 5, End: 9, PartialResponse: true}
-	f := decodeFields(t, r.marshal(true))
+	r := &store.LabelsRequest{Label: "job", Start: 5, End: 9, PartialResponse: true}
+	f := decodeFields(t, marshalLabelsRequest(r, true))
 	if string(f[1][0]) != "job" || varint(t, f[4][0]) != 5 || varint(t, f[5][0]) != 9 {
 		t.Fatalf("label values request: %v", f)
 	}
 	if _, ok := f[2]; ok {
 		t.Fatal("partial_response_disabled must be unset with partial responses allowed")
 	}
-	f = decodeFields(t, r.marshal(false))
+	f = decodeFields(t, marshalLabelsRequest(r, false))
 	if varint(t, f[3][0]) != 5 || varint(t, f[4][0]) != 9 {
 		t.Fatalf("label names request: %v", f)
 	}
@@ -254,8 +256,8 @@ func TestInfoUnmarshal(t *testing.T) {
 	b = protowire.AppendString(b, "sidecar")
 	b = protowire.AppendTag(b, 3, protowire.BytesType)
 	b = protowire.AppendBytes(b, st)
-	var inf Info
-	if err := inf.Unmarshal(b); err != nil {
+	var inf store.Info
+	if err := (infoResponse{&inf}).Unmarshal(b); err != nil {
 		t.Fatal(err)
 	}
 	if len(inf.LabelSets) != 1 || inf.LabelSets[0].String() != `{cluster="eu", replica="a"}` {

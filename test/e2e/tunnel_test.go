@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/globalquery/kubectl-globalquery/pkg/store"
 	"github.com/globalquery/kubectl-globalquery/pkg/storeapi"
 	"github.com/globalquery/kubectl-globalquery/pkg/tunnel"
 )
@@ -48,7 +49,7 @@ func TestPortForwardReachesSidecarInfo(t *testing.T) {
 }
 
 // sidecarInfo asks the sidecar behind tun (port 10901) for its Info.
-func sidecarInfo(t *testing.T, ctx context.Context, tun *tunnel.Tunnel) *storeapi.Info {
+func sidecarInfo(t *testing.T, ctx context.Context, tun *tunnel.Tunnel) *store.Info {
 	t.Helper()
 	conn, err := grpc.NewClient("passthrough:///"+tun.Pod,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),

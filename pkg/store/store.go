@@ -1,13 +1,11 @@
-// Package storeapi is a client of the Thanos StoreAPI (gRPC services thanos.Store and
-// thanos.info.Info), the API that Thanos sidecars, store gateways and queriers serve.
-//
-// The messages are encoded and decoded by hand from the published field numbers rather than
-// generated: the client needs only a handful of fields, decoding straight into Prometheus
-// label sets and chunk bytes avoids a copy of every series, and it keeps Thanos's gogoproto
-// types and their Prometheus fork out of our dependency graph.
-package storeapi
+// Package store is the model every store client speaks, whatever its protocol: the requests the
+// fanout makes, the series, chunks and label answers it reads back, and what a store says of
+// itself. The Thanos StoreAPI client (package storeapi, gRPC) and the Prometheus remote-read
+// client (package remoteread, HTTP) both adapt to it, and neither depends on the other.
+package store
 
 import (
+	"context"
 	"strconv"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -36,8 +34,8 @@ func (e ChunkEncoding) String() string {
 	return "UNKNOWN"
 }
 
-// Chunk is one raw chunk of a series. Data is a copy owned by the series' frame (see
-// compactChunks) and never reused, so holding on to it is safe.
+// Chunk is one raw chunk of a series. Clients hand out Data in a buffer of its own that is never
+// reused, so holding on to it is safe.
 type Chunk struct {
 	MinTime, MaxTime int64
 	Encoding         ChunkEncoding
@@ -84,16 +82,6 @@ type Series struct {
 	Chunks []Chunk
 }
 
-// MatcherType mirrors thanos.LabelMatcher.Type.
-type MatcherType int32
-
-const (
-	MatchEQ  MatcherType = 0
-	MatchNEQ MatcherType = 1
-	MatchRE  MatcherType = 2
-	MatchNRE MatcherType = 3
-)
-
 // SeriesRequest carries the subset of thanos.SeriesRequest that this client sets.
 type SeriesRequest struct {
 	MinTime, MaxTime     int64
@@ -127,4 +115,31 @@ type Info struct {
 	IsStore                      bool
 	MinTime, MaxTime             int64
 	SupportsWithoutReplicaLabels bool
+}
+
+// LabelsResponse is the answer to LabelNames and LabelValues.
+type LabelsResponse struct {
+	Values   []string
+	Warnings []string
+}
+
+// StoreClient is what the fanout asks of a store. A Thanos sidecar answers it over gRPC
+// (storeapi.Store); a Prometheus without one answers it through remote read (remoteread.Client).
+// Both return series sorted by their final labels, external labels included and the requested
+// replica labels removed.
+type StoreClient interface {
+	Series(ctx context.Context, r *SeriesRequest) (SeriesStream, error)
+	LabelNames(ctx context.Context, r *LabelsRequest) (*LabelsResponse, error)
+	LabelValues(ctx context.Context, r *LabelsRequest) (*LabelsResponse, error)
+}
+
+// SeriesStream is one Series call's answer, read series by series.
+type SeriesStream interface {
+	Next() bool
+	At() *Series
+	Err() error
+	Warnings() []string
+	Close()
+	// Frames is how many messages the store sent so far, for the slow-query log.
+	Frames() int
 }
