@@ -105,7 +105,7 @@ func (o *StoreOptions) Config() stores.Config {
 // Connect opens the stores, with a status line at a terminal. Problems that leave the rest usable
 // (a namespace the user may not read, a store that is down under --partial-response) come back as
 // warnings.
-func (o *StoreOptions) Connect(ctx context.Context) (*stores.Set, []string, error) {
+func (o *StoreOptions) Connect(ctx context.Context) (*stores.Set, []stores.Warning, error) {
 	cfg := o.Config()
 	prog := newProgress(o.ErrOut, o.Quiet)
 	cfg.Progress = prog
@@ -113,24 +113,21 @@ func (o *StoreOptions) Connect(ctx context.Context) (*stores.Set, []string, erro
 	if err != nil {
 		prog.line("")
 	}
-	words := make([]string, len(warns))
-	for i, w := range warns {
-		words[i] = w.String()
-	}
 	if set != nil {
 		o.opened = set
 	}
-	return set, words, err
+	return set, warns, inFlags(err)
 }
 
 // RunOver connects, prints connection warnings, hands the stores to execute and closes them
 // whatever happens: the shape of every command that reads from stores once.
 func (o *StoreOptions) RunOver(ctx context.Context, execute func(context.Context, []*fanout.Store, []string) error) error {
-	set, warnings, err := o.Connect(ctx)
+	set, warns, err := o.Connect(ctx)
+	warnings := warningsIn(warns, flagWords)
 	printWarnings(o.ErrOut, warnings)
 	if err != nil {
 		return err
 	}
 	defer set.Close()
-	return execute(ctx, set.FanoutStores(), warnings)
+	return inFlags(execute(ctx, set.FanoutStores(), warnings))
 }

@@ -161,10 +161,11 @@ func (o *MetadataOptions) Execute(ctx context.Context, stores []*fanout.Store, w
 	}
 	defer q.Close()
 	if o.kind == kindSeries {
-		series, warns, err := serve.SelectSeries(ctx, q, o.matchers, o.start.UnixMilli(), o.end.UnixMilli(), o.Limit)
+		series, annos, err := serve.SelectSeries(ctx, q, o.matchers, o.start.UnixMilli(), o.end.UnixMilli(), o.Limit)
 		if err != nil {
 			return err
 		}
+		warns := serve.AnnotationStrings(annos, flagWords)
 		warnings = append(warnings, warns...)
 		if o.Output == "json" {
 			return output.WriteSeriesJSON(o.Out, series, warnings)
@@ -172,10 +173,11 @@ func (o *MetadataOptions) Execute(ctx context.Context, stores []*fanout.Store, w
 		printWarnings(o.ErrOut, warns)
 		return output.WriteSeriesTable(o.Out, series)
 	}
-	values, warns, err := serve.Labels(ctx, q, o.Label, o.matchers, o.Limit)
+	values, annos, err := serve.Labels(ctx, q, o.Label, o.matchers, o.Limit)
 	if err != nil {
 		return err
 	}
+	warns := serve.AnnotationStrings(annos, flagWords)
 	warnings = append(warnings, warns...)
 	if o.Output == "json" {
 		return output.WriteStringsJSON(o.Out, values, warnings)

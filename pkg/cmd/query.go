@@ -14,6 +14,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/engine"
+	"github.com/globalquery/kubectl-globalquery/pkg/failure"
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
 	"github.com/globalquery/kubectl-globalquery/pkg/frontend"
 	"github.com/globalquery/kubectl-globalquery/pkg/output"
@@ -183,8 +184,9 @@ func (o *QueryOptions) Execute(ctx context.Context, stores []*fanout.Store, warn
 		res, err = fe.Instant(ctx, req)
 	}
 	if err != nil {
-		return err
+		return inFlags(err)
 	}
+	res.Warnings = failure.WordAnnotations(res.Warnings, flagWords)
 	opts := output.Options{
 		Format:        o.Output,
 		ReplicaLabels: o.replicaLabels(),

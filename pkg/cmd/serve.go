@@ -123,8 +123,8 @@ func (o *ServeOptions) Run(ctx context.Context) error {
 		fmt.Fprintf(o.ErrOut, "Warning: %s is not a loopback address: anyone who can reach it on the network can query your clusters with your kube credentials, without authentication\n", ln.Addr())
 	}
 
-	set, warnings, err := o.Connect(ctx)
-	for _, w := range warnings {
+	set, warns, err := o.Connect(ctx)
+	for _, w := range warningsIn(warns, flagWords) {
 		fmt.Fprintln(o.ErrOut, "Warning:", w)
 	}
 	if err != nil {
@@ -149,7 +149,7 @@ func (o *ServeOptions) Run(ctx context.Context) error {
 		Fanout:       o.FanoutOptions(),
 		Engine:       eng,
 		Frontend:     fe,
-		Warnings:     warnings,
+		Warnings:     warningsIn(warns, serve.Words),
 		LoopbackOnly: loopback,
 		BuildInfo:    buildInfo(),
 	})

@@ -45,8 +45,8 @@ func runStores(ctx context.Context, o *StoreOptions) error {
 	set, warnings, err := o.Connect(ctx)
 	o.PartialResponse = partial
 	for _, w := range warnings {
-		if !strings.Contains(w, "partial response") {
-			fmt.Fprintln(o.ErrOut, "Warning:", w)
+		if !w.Partial {
+			fmt.Fprintln(o.ErrOut, "Warning:", w.In(flagWords))
 		}
 	}
 	if err != nil {
@@ -78,7 +78,7 @@ func printStores(o *StoreOptions, set *stores.Set) error {
 		rows = append(rows, []string{s.Store.Name, string(s.Kind), component, strings.Join(ls, " "), fmtStoreTime(s.Store.Info.MinTime), fmtStoreTime(s.Store.Info.MaxTime), "up", s.RTT.Round(time.Millisecond).String()})
 	}
 	for _, f := range set.Failures {
-		rows = append(rows, []string{f.Name, string(f.Kind), "", "", "", "", "down: " + strings.TrimPrefix(f.Error(), "store "+f.Name+": "), ""})
+		rows = append(rows, []string{f.Name, string(f.Kind), "", "", "", "", "down: " + strings.TrimPrefix(f.WordIn(flagWords), "store "+f.Name+": "), ""})
 	}
 	return output.WriteRows(o.Out, []string{"store", "kind", "component", "labels", "min time", "max time", "health", "rtt"}, rows)
 }

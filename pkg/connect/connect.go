@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/discovery"
+	"github.com/globalquery/kubectl-globalquery/pkg/failure"
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
 	"github.com/globalquery/kubectl-globalquery/pkg/remoteread"
 	"github.com/globalquery/kubectl-globalquery/pkg/store"
@@ -88,8 +89,15 @@ type Failure struct {
 	Err     error
 }
 
-func (f Failure) Error() string { return fmt.Sprintf("store %s: %s", f.Name, storeapi.Explain(f.Err)) }
-func (f Failure) Unwrap() error { return f.Err }
+// Explained is the failure classified and explained, as edges word it.
+func (f Failure) Explained() *failure.StoreError {
+	return storeapi.Failed(f.Name, string(f.Kind), f.Err)
+}
+
+func (f Failure) Error() string                 { return f.Explained().Error() }
+func (f Failure) WordIn(w failure.Words) string { return f.Explained().WordIn(w) }
+func (f Failure) FailureClass() failure.Class   { return f.Explained().Class }
+func (f Failure) Unwrap() error                 { return f.Err }
 
 // Set is the result of connecting: the stores that answered and the ones that did not.
 type Set struct {
@@ -273,9 +281,13 @@ func Connect(ctx context.Context, clusters []Cluster, endpoints []string, o Opti
 // out, that is the cause to name.
 type ConnectTimeoutError struct{ D time.Duration }
 
-func (e *ConnectTimeoutError) Error() string {
-	return fmt.Sprintf("no answer to Info within %s (--connect-timeout): check that the store is up and reachable, or raise --connect-timeout on a slow link", e.D)
+func (e *ConnectTimeoutError) Error() string { return e.WordIn(failure.Plain) }
+
+func (e *ConnectTimeoutError) WordIn(w failure.Words) string {
+	return failure.Message(fmt.Sprintf("no answer to Info within %s ({connect-timeout}): check that the store is up and reachable, or raise {connect-timeout} on a slow link", e.D)).In(w)
 }
+
+func (e *ConnectTimeoutError) FailureClass() failure.Class { return failure.Timeout }
 
 func connectOne(ctx context.Context, set *Set, j job, o *Options) (*StoreInfo, error) {
 	ctx, cancel := context.WithTimeoutCause(ctx, o.InfoTimeout, &ConnectTimeoutError{D: o.InfoTimeout})
@@ -302,10 +314,10 @@ func connectOne(ctx context.Context, set *Set, j job, o *Options) (*StoreInfo, e
 		return nil, fmt.Errorf("info: %w", err)
 	}
 	if !info.IsStore {
-		return nil, errors.New("does not serve the Store API (its Info names no store)")
+		return nil, failure.New(failure.Unsupported, "does not serve the Store API (its Info names no store)", nil)
 	}
 	return &StoreInfo{
-		Store:     &fanout.Store{Name: j.name, Client: client, Info: *info},
+		Store:     &fanout.Store{Name: j.name, Kind: string(j.kind), Client: client, Info: *info},
 		Context:   j.context,
 		Namespace: j.namespace,
 		Pod:       j.pod,

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/globalquery/kubectl-globalquery/pkg/failure"
 )
 
 // A store that accepts the connection and then says nothing is named for --connect-timeout,
@@ -30,7 +32,7 @@ func TestConnectTimeoutNamesItsFlag(t *testing.T) {
 	if len(set.Failures) != 1 {
 		t.Fatalf("%d failures, want 1", len(set.Failures))
 	}
-	msg := set.Failures[0].Error()
+	msg := failure.Word(set.Failures[0], failure.Words{failure.ConnectTimeout: "--connect-timeout", failure.QueryTimeout: "--timeout"})
 	if !strings.Contains(msg, "--connect-timeout") || strings.Contains(msg, "--timeout)") || strings.Contains(msg, "TLS") || strings.Contains(msg, "rpc error") {
 		t.Fatalf("message %q, want one naming --connect-timeout alone", msg)
 	}

@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/util/annotations"
+
+	"github.com/globalquery/kubectl-globalquery/pkg/failure"
 )
 
 // Options mirror the Querier's query flags.
@@ -158,7 +160,7 @@ func (e *Engine) explain(ctx context.Context, err error) error {
 	)
 	switch {
 	case errors.As(err, &tooMany):
-		return fmt.Errorf("query would load more than %d samples into memory (--max-samples); narrow the selectors or the time range, or raise --max-samples", e.opts.MaxSamples)
+		return failure.New(failure.Limit, failure.Message(fmt.Sprintf("query would load more than %d samples into memory ({max-samples}); narrow the selectors or the time range, or raise {max-samples}", e.opts.MaxSamples)), nil)
 	case errors.As(err, &timeout) || errors.Is(err, context.DeadlineExceeded):
 		return &TimeoutError{Timeout: e.opts.Timeout, err: err}
 	case errors.As(err, &cancel) || errors.Is(err, context.Canceled):

@@ -9,6 +9,8 @@ import (
 
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/storage"
+
+	"github.com/globalquery/kubectl-globalquery/pkg/failure"
 )
 
 func TestParseErrorPointsAtThePosition(t *testing.T) {
@@ -44,7 +46,7 @@ func TestEngineLimitsAreExplained(t *testing.T) {
 	q := storage.QueryableFunc(func(int64, int64) (storage.Querier, error) { return storage.NoopQuerier(), nil })
 	// A range query over a constant needs more than one sample.
 	_, err := e.Range(context.Background(), q, `vector(1)`, time.Unix(0, 0), time.Unix(600, 0), time.Minute)
-	if err == nil || !strings.Contains(err.Error(), "--max-samples") {
+	if err == nil || !strings.Contains(failure.Word(err, failure.Words{failure.MaxSamples: "--max-samples"}), "--max-samples") || failure.Classify(err) != failure.Limit {
 		t.Fatalf("got %v", err)
 	}
 	var tooMany promql.ErrTooManySamples

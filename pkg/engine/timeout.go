@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/globalquery/kubectl-globalquery/pkg/failure"
 )
 
 // TimeoutError is a query that ran out of time: either the deadline of the context its caller
@@ -20,15 +22,19 @@ type TimeoutError struct {
 	err   error
 }
 
-func (e *TimeoutError) Error() string {
+func (e *TimeoutError) Error() string { return e.WordIn(failure.Plain) }
+
+func (e *TimeoutError) WordIn(w failure.Words) string {
 	switch {
 	case e.Cause == nil:
-		return fmt.Sprintf("query timed out after %s (--timeout); narrow the query or raise --timeout", e.Timeout)
+		return failure.Message(fmt.Sprintf("query timed out after %s ({timeout}); narrow the query or raise {timeout}", e.Timeout)).In(w)
 	case e.Cause == context.DeadlineExceeded:
 		return "query timed out: the deadline its caller set passed"
 	}
-	return e.Cause.Error()
+	return failure.Word(e.Cause, w)
 }
+
+func (e *TimeoutError) FailureClass() failure.Class { return failure.Timeout }
 
 // Unwrap keeps both the deadline and what the engine said discoverable, so that a timeout is
 // never taken for a failure worth retrying.
@@ -38,6 +44,8 @@ func (e *TimeoutError) Unwrap() []error { return []error{context.DeadlineExceede
 type CanceledError struct{ err error }
 
 func (e *CanceledError) Error() string { return "query cancelled" }
+
+func (e *CanceledError) FailureClass() failure.Class { return failure.Canceled }
 
 func (e *CanceledError) Unwrap() []error { return []error{context.Canceled, e.err} }
 

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/storage"
+
+	"github.com/globalquery/kubectl-globalquery/pkg/failure"
 )
 
 // A timeout names the limit that ran out: the engine's own, or the one the caller set on its
@@ -18,7 +20,7 @@ func TestTimeoutSaysWhichLimit(t *testing.T) {
 
 	_, err := New(Options{Timeout: time.Nanosecond}).Instant(context.Background(), q, "vector(1)", at)
 	var te *TimeoutError
-	if !errors.As(err, &te) || te.Cause != nil || !strings.Contains(err.Error(), "after 1ns (--timeout)") {
+	if !errors.As(err, &te) || te.Cause != nil || !strings.Contains(failure.Word(err, failure.Words{failure.QueryTimeout: "--timeout"}), "after 1ns (--timeout)") {
 		t.Errorf("engine's timeout: %v", err)
 	}
 

@@ -121,7 +121,7 @@ func TestMergerStoreFailure(t *testing.T) {
 		t.Fatalf("partial: %d groups, err %v", n, partial.Err())
 	}
 	w := partial.Warnings()
-	if len(w) != 1 || !strings.Contains(w[0], "europe/p-0") || !strings.Contains(w[0], "partial response") {
+	if len(w) != 1 || !strings.Contains(w[0].Error(), "europe/p-0") || !strings.Contains(w[0].Error(), "partial response") {
 		t.Fatalf("partial warnings: %v", w)
 	}
 }

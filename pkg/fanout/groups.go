@@ -2,7 +2,6 @@ package fanout
 
 import (
 	"context"
-	"errors"
 	"sync/atomic"
 
 	"github.com/prometheus/prometheus/storage"
@@ -74,7 +73,7 @@ func (s *groupSet) Err() error {
 func (s *groupSet) Warnings() annotations.Annotations {
 	var a annotations.Annotations
 	for _, w := range s.m.Warnings() {
-		a.Add(errors.New(w))
+		a.Add(w)
 	}
 	return a
 }

@@ -2,7 +2,6 @@ package fanout
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"sync"
 
@@ -10,7 +9,9 @@ import (
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/util/annotations"
 
+	"github.com/globalquery/kubectl-globalquery/pkg/failure"
 	"github.com/globalquery/kubectl-globalquery/pkg/store"
+	"github.com/globalquery/kubectl-globalquery/pkg/storeapi"
 )
 
 // LabelValues asks every store that can match and returns the sorted union. Replica labels are
@@ -58,11 +59,11 @@ func (qr *querier) labels(ctx context.Context, name string, hints *storage.Label
 	)
 	for i, err := range errs {
 		if err != nil {
-			serr := &sourceError{store: stores[i].Name, err: err}
+			serr := storeapi.Failed(stores[i].Name, stores[i].Kind, err)
 			if !opts.PartialResponse {
 				return nil, nil, serr
 			}
-			warns.Add(errors.New(PartialWarning(serr)))
+			warns.Add(PartialWarning(serr))
 			continue
 		}
 		for _, w := range results[i].Warnings {
@@ -84,6 +85,12 @@ func (w *storeWarning) Error() string { return "store " + w.store + ": " + w.msg
 
 // PartialWarning words a store left out of a partial answer, the same wherever it is dropped:
 // at connect time, when its stream fails to start, or mid-stream.
-func PartialWarning(err error) string {
-	return err.Error() + " (partial response: its data is missing)"
+func PartialWarning(err error) error { return &partialWarning{err: err} }
+
+type partialWarning struct{ err error }
+
+func (w *partialWarning) Error() string { return w.WordIn(failure.Plain) }
+func (w *partialWarning) WordIn(words failure.Words) string {
+	return failure.Word(w.err, words) + " (partial response: its data is missing)"
 }
+func (w *partialWarning) Unwrap() error { return w.err }

@@ -20,17 +20,6 @@ type seriesSource interface {
 	Close()
 }
 
-// sourceError wraps an error with the store it came from.
-type sourceError struct {
-	store string
-	err   error
-}
-
-func (e *sourceError) Error() string {
-	return fmt.Sprintf("store %s: %v", e.store, storeapi.Explain(e.err))
-}
-func (e *sourceError) Unwrap() error { return e.err }
-
 // group is one label set with the chunks each store returned for it.
 type group struct {
 	labels labels.Labels
@@ -63,7 +52,7 @@ type merger struct {
 	partial  bool
 	cur      group
 	err      error
-	warnings []string
+	warnings []error
 	all      []*cursor
 	started  bool
 }
@@ -96,7 +85,7 @@ func (m *merger) advance(c *cursor) bool {
 
 func (m *merger) fail(c *cursor, err error) {
 	c.src.Close()
-	serr := &sourceError{store: c.store, err: err}
+	serr := storeapi.Failed(c.store, "", err)
 	if m.partial {
 		m.warnings = append(m.warnings, PartialWarning(serr))
 		return
@@ -147,11 +136,11 @@ func (m *merger) At() *group { return &m.cur }
 func (m *merger) Err() error { return m.err }
 
 // Warnings are the stores' own warning frames plus one per store dropped from a partial answer.
-func (m *merger) Warnings() []string {
+func (m *merger) Warnings() []error {
 	w := slices.Clone(m.warnings)
 	for _, c := range m.all {
 		for _, s := range c.src.Warnings() {
-			w = append(w, fmt.Sprintf("store %s: %s", c.store, s))
+			w = append(w, &storeWarning{store: c.store, msg: s})
 		}
 	}
 	return w

@@ -139,9 +139,13 @@ func (qr *querier) Select(ctx context.Context, _ bool, hints *storage.SelectHint
 // SeriesLimitError is a query stopped by Options.MaxSeries.
 type SeriesLimitError struct{ Limit int64 }
 
-func (e *SeriesLimitError) Error() string {
-	return fmt.Sprintf("the query reads more than %d series from the stores (--max-series): narrow its selectors with label matchers or a shorter range, or raise --max-series", e.Limit)
+func (e *SeriesLimitError) Error() string { return e.WordIn(failure.Plain) }
+
+func (e *SeriesLimitError) WordIn(w failure.Words) string {
+	return failure.Message(fmt.Sprintf("the query reads more than %d series from the stores ({max-series}): narrow its selectors with label matchers or a shorter range, or raise {max-series}", e.Limit)).In(w)
 }
+
+func (e *SeriesLimitError) FailureClass() failure.Class { return failure.Limit }
 
 // countingSource records what a store sent in its Stats, and holds off its idle timer (when one
 // is set) each time a frame arrives.
@@ -189,9 +193,13 @@ func (c *countingSource) Close()             { c.finish(); c.st.Close() }
 // storeTimeoutError is the cause recorded when a store stays silent longer than --store-timeout.
 type storeTimeoutError struct{ d time.Duration }
 
-func (e *storeTimeoutError) Error() string {
-	return fmt.Sprintf("slow: sent nothing for %s (--store-timeout)", e.d)
+func (e *storeTimeoutError) Error() string { return e.WordIn(failure.Plain) }
+
+func (e *storeTimeoutError) WordIn(w failure.Words) string {
+	return failure.Message(fmt.Sprintf("slow: sent nothing for %s ({store-timeout})", e.d)).In(w)
 }
+
+func (e *storeTimeoutError) FailureClass() failure.Class { return failure.Timeout }
 
 // withCause replaces a bare cancellation with the reason the context was cancelled for.
 func withCause(ctx context.Context, err error) error {

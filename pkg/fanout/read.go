@@ -24,7 +24,7 @@ import (
 //
 // Without partial responses the first store that fails stops the others, and the error names
 // the stores that failed on their own, never one that was stopped for it.
-func readAll(ctx context.Context, stores []*Store, req *store.SeriesRequest, opts *Options) ([]seriesSource, []string, []string, error) {
+func readAll(ctx context.Context, stores []*Store, req *store.SeriesRequest, opts *Options) ([]seriesSource, []string, []error, error) {
 	rctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	bufs := make([]*bufferedSource, len(stores))
@@ -48,7 +48,7 @@ func readAll(ctx context.Context, stores []*Store, req *store.SeriesRequest, opt
 	var (
 		srcs   []seriesSource
 		names  []string
-		warns  []string
+		warns  []error
 		failed []error
 	)
 	for i, err := range errs {
@@ -101,10 +101,12 @@ func joinFailures(errs []error) error {
 
 type multiFailure struct{ errs []error }
 
-func (m *multiFailure) Error() string {
-	msg := m.errs[0].Error()
+func (m *multiFailure) Error() string { return m.WordIn(failure.Plain) }
+
+func (m *multiFailure) WordIn(w failure.Words) string {
+	msg := failure.Word(m.errs[0], w)
 	for _, err := range m.errs[1:] {
-		msg += "; " + err.Error()
+		msg += "; " + failure.Word(err, w)
 	}
 	return msg
 }
@@ -126,7 +128,7 @@ type reader struct {
 func (r *reader) read(ctx context.Context, s *Store) (buf *bufferedSource, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			buf, err = nil, &sourceError{store: s.Name, err: fmt.Errorf("reading its answer failed: %v", p)}
+			buf, err = nil, storeapi.Failed(s.Name, s.Kind, fmt.Errorf("reading its answer failed: %v", p))
 		}
 	}()
 	for attempt := 0; ; attempt++ {
@@ -142,7 +144,7 @@ func (r *reader) read(ctx context.Context, s *Store) (buf *bufferedSource, err e
 		if c := context.Cause(ctx); c != nil && errors.Is(c, errStopped) {
 			return nil, errStopped
 		}
-		serr := &sourceError{store: s.Name, err: err}
+		serr := storeapi.Failed(s.Name, s.Kind, err)
 		if !failure.Transient(err) || ctx.Err() != nil {
 			return nil, serr
 		}
@@ -159,8 +161,7 @@ func (r *reader) read(ctx context.Context, s *Store) (buf *bufferedSource, err e
 			if c := context.Cause(ctx); c != nil && errors.Is(c, errStopped) {
 				return nil, errStopped
 			}
-			return nil, &sourceError{store: s.Name, err: fmt.Errorf("%s; %s while retrying after %d attempts",
-				storeapi.Explain(err), retryStopped(ctx), attempt+1)}
+			return nil, &retryStopped{err: serr, why: retryStoppedWhy(ctx), attempts: attempt + 1}
 		case <-t.C:
 		}
 		if r.opts.OnRetry != nil {
@@ -169,7 +170,21 @@ func (r *reader) read(ctx context.Context, s *Store) (buf *bufferedSource, err e
 	}
 }
 
-func retryStopped(ctx context.Context) string {
+// retryStopped is a store's transient failure whose retries the query's end cut short.
+type retryStopped struct {
+	err      *failure.StoreError
+	why      string
+	attempts int
+}
+
+func (e *retryStopped) Error() string { return e.WordIn(failure.Plain) }
+func (e *retryStopped) WordIn(w failure.Words) string {
+	return fmt.Sprintf("%s; %s while retrying after %d attempts", e.err.WordIn(w), e.why, e.attempts)
+}
+func (e *retryStopped) FailureClass() failure.Class { return failure.Classify(e.err) }
+func (e *retryStopped) Unwrap() error               { return e.err }
+
+func retryStoppedWhy(ctx context.Context) string {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return "the query's timeout ran out"
 	}

@@ -140,7 +140,7 @@ func TestStalledStoreEndsOnlyItself(t *testing.T) {
 	if strings.Join(got, " ") != "a b c d e" {
 		t.Errorf("partial answer %v, want the healthy stores' a b c d e and nothing of the slow one's", got)
 	}
-	if len(warns) != 1 || !strings.Contains(warns[0], "store slow:") || !strings.Contains(warns[0], "--store-timeout") {
+	if len(warns) != 1 || !strings.Contains(warns[0], "store slow:") || !strings.Contains(warns[0], "the store timeout") {
 		t.Errorf("warnings %q, want one naming the slow store and its timeout", warns)
 	}
 

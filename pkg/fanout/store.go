@@ -17,7 +17,9 @@ import (
 type Store struct {
 	// Name is how errors and warnings refer to the store: namespace/pod for a discovered
 	// Prometheus, HOST:PORT for a static endpoint; with several contexts, prefixed by the context.
-	Name   string
+	Name string
+	// Kind is how the store is read (sidecar, store gateway, ...), for its errors; may be "".
+	Kind   string
 	Client store.StoreClient
 	Info   store.Info
 

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,6 +18,10 @@ import (
 
 	"github.com/globalquery/kubectl-globalquery/pkg/engine"
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
+
+	"github.com/globalquery/kubectl-globalquery/pkg/failure"
+
+	"github.com/globalquery/kubectl-globalquery/pkg/tunnel"
 )
 
 func TestSplitKeepsTheGridAndTheBoundaries(t *testing.T) {
@@ -291,7 +296,9 @@ func TestTransient(t *testing.T) {
 		{status.Error(codes.Unavailable, "connection error: tls: first record does not look like a TLS handshake"), false},
 		{status.Error(codes.InvalidArgument, "bad matchers"), false},
 		{status.Error(codes.PermissionDenied, "no"), false},
-		{errors.New("port-forward to a/b port 10901: connection reset by peer"), true},
+		{&tunnel.Error{Target: "a/b", Port: 10901, Err: syscall.ECONNRESET}, true},
+		{&tunnel.Error{Target: "a/b", Port: 10901, Kubelet: "failed to dial 127.0.0.1:1: connect: connection refused"}, true},
+		{errors.New("port-forward to a/b port 10901: connection reset by peer"), false}, // words decide nothing
 		{context.DeadlineExceeded, false},
 		{context.Canceled, false},
 		{&engine.ParseError{Query: "x", Pos: -1, Msg: "bad"}, false},
@@ -336,8 +343,9 @@ func TestRetry(t *testing.T) {
 	mu.Unlock()
 	_, err = fe.Instant(context.Background(), Request{Query: `requests_total`, Start: end, Queryable: store})
 	var gu *GaveUpError
-	if !errors.As(err, &gu) || gu.Attempts != 3 || !strings.Contains(err.Error(), "store eu/prom-0") ||
-		!strings.Contains(err.Error(), "--max-retries 2") || !strings.Contains(err.Error(), "--partial-response") {
+	msg := failure.Word(err, failure.Words{failure.MaxRetries: "--max-retries", failure.PartialResponse: "--partial-response"})
+	if !errors.As(err, &gu) || gu.Attempts != 3 || !strings.Contains(msg, "store eu/prom-0") ||
+		!strings.Contains(msg, "--max-retries 2") || !strings.Contains(msg, "--partial-response") {
 		t.Fatalf("got %v", err)
 	}
 	if failures != 97 {

@@ -37,7 +37,7 @@ func (s *stream) Next() bool {
 			s.order.ready = s.order.ready[1:]
 			if s.cur != nil && labels.Compare(next.Labels, s.last) < 0 {
 				s.fail(fmt.Errorf("series %s would follow %s: this Prometheus stores series that carry its external or replica labels themselves, "+
-					"which breaks the order the merge needs; read it through a Thanos sidecar, or query without --dedup", next.Labels, s.last))
+					"which breaks the order the merge needs; read it through a Thanos sidecar, or query with {no-dedup}", next.Labels, s.last))
 				return false
 			}
 			s.cur, s.last = next, next.Labels

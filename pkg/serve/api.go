@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/prometheus/storage"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/engine"
+	"github.com/globalquery/kubectl-globalquery/pkg/failure"
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
 	"github.com/globalquery/kubectl-globalquery/pkg/frontend"
 	"github.com/globalquery/kubectl-globalquery/pkg/output"
@@ -219,7 +220,7 @@ func (a *api) query(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	output.WriteJSON(w, res.Value, qs, res.Warnings, a.Warnings)
+	output.WriteJSON(w, res.Value, qs, failure.WordAnnotations(res.Warnings, Words), a.Warnings)
 }
 
 func (a *api) queryRange(w http.ResponseWriter, r *http.Request) {
@@ -245,7 +246,7 @@ func (a *api) queryRange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	output.WriteJSON(w, res.Value, qs, res.Warnings, a.Warnings)
+	output.WriteJSON(w, res.Value, qs, failure.WordAnnotations(res.Warnings, Words), a.Warnings)
 }
 
 // rangeParams reads start, end and step, which a range query must name.
@@ -369,12 +370,13 @@ func (a *api) series(w http.ResponseWriter, r *http.Request) {
 		writeError(w, classify(m.ctx, err))
 		return
 	}
+	texts := append(append([]string(nil), a.Warnings...), AnnotationStrings(warns, Words)...)
 	if m.limit > 0 && len(series) > m.limit {
 		series = series[:m.limit]
-		warns = append(warns, "results truncated due to limit")
+		texts = append(texts, "results truncated due to limit")
 	}
 	w.Header().Set("Content-Type", "application/json")
-	output.WriteSeriesJSON(w, series, append(append([]string(nil), a.Warnings...), warns...))
+	output.WriteSeriesJSON(w, series, texts)
 }
 
 func (a *api) labels(w http.ResponseWriter, r *http.Request) {
@@ -406,15 +408,16 @@ func (a *api) labelStrings(w http.ResponseWriter, r *http.Request, name string) 
 		writeError(w, classify(m.ctx, err))
 		return
 	}
+	texts := append(append([]string(nil), a.Warnings...), AnnotationStrings(warns, Words)...)
 	if m.limit > 0 && len(vals) > m.limit {
 		vals = vals[:m.limit]
-		warns = append(warns, "results truncated due to limit")
+		texts = append(texts, "results truncated due to limit")
 	}
 	if vals == nil {
 		vals = []string{}
 	}
 	w.Header().Set("Content-Type", "application/json")
-	output.WriteStringsJSON(w, vals, append(append([]string(nil), a.Warnings...), warns...))
+	output.WriteStringsJSON(w, vals, texts)
 }
 
 func hintLimit(limit int) int {

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/engine"
+	"github.com/globalquery/kubectl-globalquery/pkg/failure"
 )
 
 // errorType is the API's errorType field; each has the status code Prometheus answers with.
@@ -106,7 +107,7 @@ func writeError(w http.ResponseWriter, e *apiError) {
 		Status    string `json:"status"`
 		ErrorType string `json:"errorType"`
 		Error     string `json:"error"`
-	}{"error", string(e.typ), e.err.Error()})
+	}{"error", string(e.typ), failure.Word(e.err, Words)})
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return

@@ -5,13 +5,12 @@ package stores
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"slices"
 
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/connect"
+	"github.com/globalquery/kubectl-globalquery/pkg/failure"
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
 )
 
@@ -70,16 +69,44 @@ type Progress interface {
 type Warning struct {
 	Context string // set when the names of stores carry their context
 	Message string
+	// Err is the failure warned of, when it is one, for an edge to word.
+	Err error
 	// Partial: a store missing from every answer (PartialResponse).
 	Partial bool
 }
 
-func (w Warning) String() string {
-	if w.Context != "" {
-		return "context " + w.Context + ": " + w.Message
+func (w Warning) String() string { return w.In(failure.Plain) }
+
+// In is the warning with the knobs it names in words.
+func (w Warning) In(words failure.Words) string {
+	msg := w.Message
+	if w.Err != nil {
+		msg = failure.Word(w.Err, words)
 	}
-	return w.Message
+	if w.Context != "" {
+		return "context " + w.Context + ": " + msg
+	}
+	return msg
 }
+
+// unreachable is stores that could not be connected to, one per line; when other stores could
+// be, with the way to answer from those.
+type unreachable struct {
+	errs   []error
+	others bool
+}
+
+func (e *unreachable) Error() string { return e.WordIn(failure.Plain) }
+
+func (e *unreachable) WordIn(w failure.Words) string {
+	msg := failure.Join(e.errs...).(failure.Worded).WordIn(w)
+	if e.others {
+		msg += failure.Message("; use {partial-response} to answer from the other stores").In(w)
+	}
+	return msg
+}
+
+func (e *unreachable) Unwrap() []error { return e.errs }
 
 // Set is the connected stores with the replica labels that tell their HA replicas apart.
 type Set struct {
@@ -132,14 +159,11 @@ func Open(ctx context.Context, cfg Config) (*Set, []Warning, error) {
 			for i, f := range out.Failures {
 				errs[i] = f
 			}
-			hint := "; use --partial-response to answer from the other stores"
-			if len(out.Stores) == 0 {
-				hint = ""
-			}
-			return nil, warnings, fmt.Errorf("%w%s", errors.Join(errs...), hint)
+			return nil, warnings, &unreachable{errs: errs, others: len(out.Stores) > 0}
 		}
 		for _, f := range out.Failures {
-			warnings = append(warnings, Warning{Message: fanout.PartialWarning(f), Partial: true})
+			pw := fanout.PartialWarning(f)
+			warnings = append(warnings, Warning{Message: pw.Error(), Err: pw, Partial: true})
 		}
 	}
 	return out, warnings, nil

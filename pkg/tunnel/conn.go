@@ -10,7 +10,36 @@ import (
 	"time"
 
 	streamhttp "k8s.io/streaming/pkg/httpstream"
+
+	"github.com/globalquery/kubectl-globalquery/pkg/failure"
 )
+
+// Error is a forwarded connection that broke: what the kubelet said on the error stream, or
+// the data stream's own error. A broken forward is worth a retry, which opens a new one.
+type Error struct {
+	Target  string // namespace/pod
+	Port    int
+	Kubelet string // the kubelet's message; "" when Err says what happened
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Kubelet != "" {
+		return fmt.Sprintf("port-forward to %s port %d: %s", e.Target, e.Port, e.Kubelet)
+	}
+	return fmt.Sprintf("port-forward to %s port %d: %v", e.Target, e.Port, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// FailureClass: the kubelet reports a port with nothing listening as a dial that was refused;
+// anything else is the forward dropping.
+func (e *Error) FailureClass() failure.Class {
+	if strings.Contains(e.Kubelet, "connection refused") {
+		return failure.Refused
+	}
+	return failure.Unavailable
+}
 
 // Conn is one forwarded connection: a data stream plus the error stream on which the kubelet
 // reports why forwarding failed.
@@ -59,7 +88,7 @@ func (c *Conn) remoteError() error {
 	if msg == "" {
 		return nil
 	}
-	return fmt.Errorf("port-forward to %s port %d: %s", c.target, c.port, msg)
+	return &Error{Target: c.target, Port: c.port, Kubelet: msg}
 }
 
 func (c *Conn) Read(p []byte) (int, error) {
@@ -76,7 +105,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		if errors.Is(err, io.EOF) {
 			return 0, io.EOF
 		}
-		return 0, fmt.Errorf("port-forward to %s port %d: %w", c.target, c.port, err)
+		return 0, &Error{Target: c.target, Port: c.port, Err: err}
 	}
 	return n, err
 }
@@ -84,7 +113,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 func (c *Conn) Write(p []byte) (int, error) {
 	n, err := c.data.Write(p)
 	if err != nil {
-		return n, fmt.Errorf("port-forward to %s port %d: %w", c.target, c.port, err)
+		return n, &Error{Target: c.target, Port: c.port, Err: err}
 	}
 	return n, nil
 }

@@ -112,7 +112,7 @@ func (e evaluation) args(q string, dedup bool) []string {
 	if e.instant {
 		return append(a, "--time", secs(e.at))
 	}
-	return append(a, "--start", secs(e.start), "--end", secs(e.end), "--step", stepArg(e.step))
+	return append(a, "--start", secs(e.start), "--end", secs(e.end), "--step", stepArg(e.step), unsplit)
 }
 
 func stepArg(ms int64) string { return strconv.FormatFloat(float64(ms)/1000, 'f', -1, 64) }

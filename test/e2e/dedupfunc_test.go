@@ -89,7 +89,7 @@ func TestDedupFuncsAndReplicaLabels(t *testing.T) {
 		theBed.QuerierHTTP = chainQuerier
 		params := url.Values{"query": {q.expr}, "start": {secs(hs + 30*60_000)}, "end": {secs(he)}, "step": {"120"}}
 		want := oracle(t, "/api/v1/query_range", params)
-		got := runOurs(t, stores, []string{q.expr, "-o", "json", "--start", secs(hs + 30*60_000), "--end", secs(he), "--step", strconv.Itoa(120), "--dedup-func=chain"})
+		got := runOurs(t, stores, []string{q.expr, "-o", "json", "--start", secs(hs + 30*60_000), "--end", secs(he), "--step", strconv.Itoa(120), "--dedup-func=chain", unsplit})
 		if d := diffOrErr(t, got, want, false); d != "" {
 			t.Errorf("chain range: %s: %s", q.expr, d)
 		}

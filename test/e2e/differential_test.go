@@ -94,7 +94,7 @@ func TestDifferentialAgainstQuerier(t *testing.T) {
 				"step": {"60"}, "dedup": {strconv.FormatBool(dedup)}})
 			for _, p := range paths {
 				got := runOurs(t, p.stores, append([]string{q.expr, "-o", "json", "--start", secs(rangeStart), "--end", secs(rangeEnd),
-					"--step", strconv.FormatInt(step/1000, 10), fmt.Sprintf("--dedup=%t", dedup)}, p.args...))
+					"--step", strconv.FormatInt(step/1000, 10), fmt.Sprintf("--dedup=%t", dedup), unsplit}, p.args...))
 				if d := diffOrErr(t, got, want, false); d != "" {
 					failures++
 					t.Errorf("range %s, dedup=%t, via %s:\n  %s", q.expr, dedup, p.name, d)

@@ -187,7 +187,7 @@ func differential(t *testing.T, stores []*fanout.Store, b *bed.State) {
 			want := ask("/api/v1/query_range", url.Values{"query": {q.expr}, "start": {secs(rangeStart)}, "end": {secs(rangeEnd)},
 				"step": {"60"}, "dedup": {strconv.FormatBool(dedup)}})
 			got := runOurs(t, stores, []string{q.expr, "-o", "json", "--start", secs(rangeStart), "--end", secs(rangeEnd),
-				"--step", "60", fmt.Sprintf("--dedup=%t", dedup)})
+				"--step", "60", fmt.Sprintf("--dedup=%t", dedup), unsplit})
 			compared++
 			if d := diffOrErr(t, got, want, false); d != "" {
 				failures++

@@ -107,7 +107,7 @@ func promtool(t *testing.T, args ...string) string {
 
 func TestServeAnswersPromtoolLikeTheQuerier(t *testing.T) {
 	before := goroutinesNow()
-	srv := startServe(t, "--kubeconfig="+theBed.Kubeconfig)
+	srv := startServe(t, "--kubeconfig="+theBed.Kubeconfig, unsplit)
 	m := servingRE.FindStringSubmatch(srv.stderr.String())
 	if m[1] != "3" {
 		t.Fatalf("serving %s stores, the bed has 3:\n%s", m[1], srv.stderr)
@@ -189,7 +189,7 @@ func serveCall(t *testing.T, client *http.Client, method, target string, form ur
 }
 
 func TestServeAPI(t *testing.T) {
-	srv := startServe(t, "--kubeconfig="+theBed.Kubeconfig)
+	srv := startServe(t, "--kubeconfig="+theBed.Kubeconfig, unsplit)
 	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{}}
 	defer client.CloseIdleConnections()
 	at := theBed.HistoryEnd - 60*60_000
@@ -382,6 +382,10 @@ func TestServeStoreGone(t *testing.T) {
 	if d := time.Since(start); d > 20*time.Second {
 		t.Fatalf("a dead store took %s to report", d)
 	}
+	// A Grafana user is told what to change in the request, not a flag of the command line.
+	if !strings.Contains(got.Error, "use partial_response=true") || cliFlag.MatchString(got.Error) {
+		t.Errorf("the error speaks to a command line, not to an API client: %s", got.Error)
+	}
 	form.Set("partial_response", "true")
 	code, got, body = serveCall(t, client, http.MethodGet, srv.url+"/api/v1/query", form)
 	if code != 200 || len(got.Warnings) != 1 || !strings.Contains(got.Warnings[0], proxy.addr()) {
@@ -391,6 +395,9 @@ func TestServeStoreGone(t *testing.T) {
 		t.Fatalf("partial answer: %s", d)
 	}
 }
+
+// cliFlag is a command-line flag not spoken as part of "serve --flag".
+var cliFlag = regexp.MustCompile(`(^|[^e] )--[a-z]`)
 
 func TestServeListenFlag(t *testing.T) {
 	serveCmd, _, err := cmd.NewRootCommand(genericiooptions.NewTestIOStreamsDiscard()).Find([]string{"serve"})

@@ -106,7 +106,7 @@ func TestStoreSelectorAddsTheStoreGateway(t *testing.T) {
 			}
 			want := ask("/api/v1/query_range", url.Values{"query": {q}, "start": {secs(rangeStart)}, "end": {secs(rangeEnd)},
 				"step": {"60"}, "dedup": {strconv.FormatBool(dedup)}})
-			got := runOurs(t, stores, []string{q, "-o", "json", "--start", secs(rangeStart), "--end", secs(rangeEnd), "--step", "60", d})
+			got := runOurs(t, stores, []string{q, "-o", "json", "--start", secs(rangeStart), "--end", secs(rangeEnd), "--step", "60", d, unsplit})
 			if diff := diffOrErr(t, got, want, false); diff != "" {
 				t.Errorf("range %s, %s:\n  %s", q, d, diff)
 			}
