@@ -70,6 +70,9 @@ func (r *run) member(ctx context.Context, m *member) error {
 	if err := os.WriteFile(cfgPath, []byte(r.promConfig(m)), 0o644); err != nil {
 		return err
 	}
+	if err := writeRules(r.rulesFile(m), ruleGroups(m)); err != nil {
+		return err
+	}
 	web := "127.0.0.1:" + strconv.Itoa(m.web)
 	prom, err := r.ps.start("prometheus-"+m.short(), r.bin("prometheus"),
 		"--config.file", cfgPath,
@@ -178,8 +181,10 @@ func (r *run) promConfig(m *member) string {
   external_labels:
     cluster: %q
     replica: %q
+rule_files:
+- %s
 scrape_configs:
-`, m.cluster, m.replicaLbl)
+`, m.cluster, m.replicaLbl, r.rulesFile(m))
 	for _, job := range []struct {
 		name, container string
 		port            func(*member) int

@@ -64,7 +64,8 @@ locally with the Prometheus engine.`,
 	cmd.AddCommand(NewStoresCommand(o.StoreOptions), NewVersionCommand(streams),
 		newMetadataCommand(o.StoreOptions, kindSeries),
 		newMetadataCommand(o.StoreOptions, kindLabels),
-		newMetadataCommand(o.StoreOptions, kindLabelValues))
+		newMetadataCommand(o.StoreOptions, kindLabelValues),
+		newRulesCommand(o.StoreOptions, true), newRulesCommand(o.StoreOptions, false))
 	cmd.AddCommand(NewServeCommand(o.StoreOptions))
 	return cmd
 }

@@ -81,6 +81,9 @@ func (qr *querier) labels(ctx context.Context, name string, hints *storage.Label
 
 type storeWarning struct{ store, msg string }
 
+// StoreWarning is a warning a store sent, naming the store.
+func StoreWarning(store, msg string) error { return &storeWarning{store: store, msg: msg} }
+
 func (w *storeWarning) Error() string { return "store " + w.store + ": " + w.msg }
 
 // PartialWarning words a store left out of a partial answer, the same wherever it is dropped:

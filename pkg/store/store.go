@@ -115,6 +115,8 @@ type Info struct {
 	IsStore                      bool
 	MinTime, MaxTime             int64
 	SupportsWithoutReplicaLabels bool
+	// The other services the store offers besides the Store API, as its Info lists them.
+	Rules, Targets, MetricMetadata, Exemplars bool
 }
 
 // LabelsResponse is the answer to LabelNames and LabelValues.

@@ -71,10 +71,15 @@ const (
 	infoLabelSets     = 1
 	infoComponentType = 2
 	infoStore         = 3
-	siMinTime         = 1
-	siMaxTime         = 2
-	siWithoutReplica  = 5
-	zlsLabels         = 1
+	// Present, each as a message of its own, when the store serves that API.
+	infoRules          = 4
+	infoMetricMetadata = 5
+	infoTargets        = 6
+	infoExemplars      = 7
+	siMinTime          = 1
+	siMaxTime          = 2
+	siWithoutReplica   = 5
+	zlsLabels          = 1
 
 	strategyAbort = 1
 )
@@ -358,6 +363,19 @@ func (inf infoResponse) Unmarshal(b []byte) error {
 		case infoComponentType:
 			if it.WantBytes() {
 				inf.ComponentType = string(it.Val)
+			}
+		case infoRules, infoMetricMetadata, infoTargets, infoExemplars:
+			if it.WantBytes() {
+				switch it.Num {
+				case infoRules:
+					inf.Rules = true
+				case infoMetricMetadata:
+					inf.MetricMetadata = true
+				case infoTargets:
+					inf.Targets = true
+				default:
+					inf.Exemplars = true
+				}
 			}
 		case infoStore:
 			if !it.WantBytes() {

@@ -1,0 +1,219 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// getJSON asks base+path and decodes the body, whatever the status.
+func getJSON(t *testing.T, base, path string, q url.Values) (int, map[string]any) {
+	t.Helper()
+	resp, err := oracleClient.Get(base + path + "?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v map[string]any
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatalf("%s%s: %q: %v", base, path, body, err)
+	}
+	return resp.StatusCode, v
+}
+
+// evaluated blanks what changes with every evaluation (times, durations), which the Querier and
+// we read a moment apart; which replica's copy was chosen shows in the states that remain.
+func evaluated(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, e := range x {
+			switch k {
+			case "lastEvaluation", "evaluationTime", "activeAt":
+				out[k] = "(time)"
+			default:
+				out[k] = evaluated(e)
+			}
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = evaluated(e)
+		}
+		return out
+	}
+	return v
+}
+
+// The rules and alerts APIs answer as the Querier's over the same sidecars: the HA pair's
+// copies of each group and rule merged, the replica label gone, filters applied, and the same
+// error for a bad parameter.
+func TestRulesAndAlertsEqualQuerier(t *testing.T) {
+	srv := startServe(t, "--kubeconfig="+theBed.Kubeconfig)
+	for _, c := range []struct {
+		path string
+		q    url.Values
+	}{
+		{"/api/v1/rules", nil},
+		{"/api/v1/rules", url.Values{"type": {"alert"}}},
+		{"/api/v1/rules", url.Values{"type": {"record"}}},
+		{"/api/v1/rules", url.Values{"rule_name[]": {"BedWatchdog", "job:up:count"}}},
+		{"/api/v1/rules", url.Values{"rule_group[]": {"bed-recording"}}},
+		{"/api/v1/rules", url.Values{"match[]": {`{severity="critical"}`}}},
+		{"/api/v1/rules", url.Values{"match[]": {`{cluster=~"europe.*"}`, `{severity="none"}`}}},
+		{"/api/v1/rules", url.Values{"type": {"bogus"}}},
+		{"/api/v1/alerts", nil},
+	} {
+		name := c.path + "?" + c.q.Encode()
+		// A state can change between the two reads (a pending alert turning firing): read again.
+		var diff string
+		for attempt := 0; attempt < 3; attempt++ {
+			oc, want := getJSON(t, theBed.QuerierHTTP, c.path, c.q)
+			gc, got := getJSON(t, srv.url, c.path, c.q)
+			diff = ""
+			if oc != gc {
+				diff = fmt.Sprintf("status %d, the Querier's %d", gc, oc)
+			} else if w, g := evaluated(want), evaluated(got); !reflect.DeepEqual(w, g) {
+				wj, _ := json.Marshal(w)
+				gj, _ := json.Marshal(g)
+				diff = fmt.Sprintf("\n ours   %s\n oracle %s", gj, wj)
+			}
+			if diff == "" {
+				break
+			}
+			time.Sleep(time.Second)
+		}
+		if diff != "" {
+			t.Errorf("%s: %s", name, diff)
+		}
+	}
+
+	// What the comparisons stand on: the bed's rules are there, each group once, the us-only
+	// alert under its own cluster, the failing rule failing.
+	_, got := getJSON(t, srv.url, "/api/v1/rules", nil)
+	b, _ := json.Marshal(got)
+	for _, w := range []string{`"BedUnitedStatesOnly"`, `"health":"err"`, `"state":"firing"`, `"state":"pending"`} {
+		if !strings.Contains(string(b), w) {
+			t.Errorf("rules lack %s: %s", w, b)
+		}
+	}
+	if strings.Contains(string(b), `"replica"`) {
+		t.Errorf("a replica label is left: %s", b)
+	}
+	groups := got["data"].(map[string]any)["groups"].([]any)
+	if len(groups) != 4 { // two groups in each of two files: europe's pair shares one
+		t.Errorf("%d groups, want 4: %s", len(groups), b)
+	}
+	for _, g := range groups {
+		g := g.(map[string]any)
+		for _, r := range g["rules"].([]any) {
+			r := r.(map[string]any)
+			cluster := r["labels"].(map[string]any)["cluster"]
+			if r["name"] == "BedUnitedStatesOnly" && !strings.HasPrefix(fmt.Sprint(cluster), "united-states/") {
+				t.Errorf("the us-only alert under %v", cluster)
+			}
+		}
+	}
+
+	// Without dedup each replica's copy stays, told apart by its replica label.
+	_, raw := getJSON(t, srv.url, "/api/v1/rules", url.Values{"dedup": {"false"}, "rule_name[]": {"BedWatchdog"}})
+	rb, _ := json.Marshal(raw)
+	if n := strings.Count(string(rb), `"name":"BedWatchdog"`); n != 3 {
+		t.Errorf("dedup=false: %d copies of BedWatchdog, want one per Prometheus (3): %s", n, rb)
+	}
+}
+
+// The alerts and rules commands print what the APIs answer: -o json is the Querier's answer, the
+// table one row per alert of the HA pair, the us-only alert under its own cluster.
+func TestAlertsAndRulesCommands(t *testing.T) {
+	kc := "--kubeconfig=" + theBed.Kubeconfig
+	for _, c := range []struct {
+		args []string
+		path string
+		q    url.Values
+	}{
+		{[]string{"alerts"}, "/api/v1/alerts", nil},
+		{[]string{"rules"}, "/api/v1/rules", nil},
+		{[]string{"rules", "--type", "record"}, "/api/v1/rules", url.Values{"type": {"record"}}},
+		{[]string{"rules", "--match", `{severity="critical"}`}, "/api/v1/rules", url.Values{"match[]": {`{severity="critical"}`}}},
+	} {
+		var diff string
+		for attempt := 0; attempt < 3; attempt++ {
+			_, want := getJSON(t, theBed.QuerierHTTP, c.path, c.q)
+			out, stderr, err := runCLI(t, append(c.args, kc, "-o", "json")...)
+			if err != nil {
+				t.Fatalf("%v: %v\n%s", c.args, err, stderr)
+			}
+			var got map[string]any
+			if err := json.Unmarshal([]byte(out), &got); err != nil {
+				t.Fatalf("%v: %q: %v", c.args, out, err)
+			}
+			diff = ""
+			if w, g := evaluated(want), evaluated(got); !reflect.DeepEqual(w, g) {
+				wj, _ := json.Marshal(w)
+				gj, _ := json.Marshal(g)
+				diff = fmt.Sprintf("\n ours   %s\n oracle %s", gj, wj)
+			}
+			if diff == "" {
+				break
+			}
+			time.Sleep(time.Second)
+		}
+		if diff != "" {
+			t.Errorf("%v -o json: %s", c.args, diff)
+		}
+	}
+
+	out, _, err := runCLI(t, "alerts", kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var watchdogs, usOnly int
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		f := strings.Fields(l)
+		switch f[1] {
+		case "BedWatchdog":
+			watchdogs++
+		case "BedUnitedStatesOnly":
+			usOnly++
+			if !strings.HasPrefix(f[0], "united-states/") {
+				t.Errorf("the us-only alert under %s:\n%s", f[0], out)
+			}
+		}
+	}
+	if watchdogs != 2 || usOnly != 1 {
+		t.Errorf("%d watchdog rows (want one per cluster, 2), %d us-only (want 1):\n%s", watchdogs, usOnly, out)
+	}
+}
+
+// With a store gone, rules fail naming it; with partial responses they come from the others,
+// with a warning naming it.
+func TestRulesStoreDown(t *testing.T) {
+	proxy := startProxy(t, theBed.Stores[0].SidecarGRPC)
+	args := []string{"alerts", "--endpoint", proxy.addr()}
+	for _, s := range theBed.Stores[1:] {
+		args = append(args, "--endpoint", s.SidecarGRPC)
+	}
+	if _, stderr, err := runCLI(t, args...); err != nil {
+		t.Fatalf("every store up: %v\n%s", err, stderr)
+	}
+	proxy.kill()
+	_, _, err := runCLI(t, args...)
+	if err == nil || !strings.Contains(err.Error(), proxy.addr()) {
+		t.Fatalf("a store gone: %v, want an error naming %s", err, proxy.addr())
+	}
+	out, stderr, err := runCLI(t, append(args, "--partial-response")...)
+	if err != nil || !strings.Contains(stderr, "Warning: store "+proxy.addr()) || !strings.Contains(out, "BedWatchdog") {
+		t.Fatalf("--partial-response: %v\n%s\n%s", err, stderr, out)
+	}
+}
