@@ -97,3 +97,17 @@ func ExternalLabelNames(stores []*Store) []string {
 	slices.Sort(names)
 	return names
 }
+
+// ExternalLabelNames are the names of the store's external labels, the replica labels aside:
+// what tells where a rule or a target runs.
+func (s *Store) ExternalLabelNames(replicaLabels []string) []string {
+	var names []string
+	for _, ls := range s.Info.LabelSets {
+		ls.Range(func(l labels.Label) {
+			if !slices.Contains(replicaLabels, l.Name) && !slices.Contains(names, l.Name) {
+				names = append(names, l.Name)
+			}
+		})
+	}
+	return names
+}

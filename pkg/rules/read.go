@@ -6,14 +6,11 @@ package rules
 import (
 	"context"
 	"slices"
-	"sync"
 
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/globalquery/kubectl-globalquery/pkg/failure"
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
 	"github.com/globalquery/kubectl-globalquery/pkg/store"
-	"github.com/globalquery/kubectl-globalquery/pkg/storeapi"
 )
 
 // Request selects rules as /api/v1/rules does. The stores filter by Type; the rest is ours.
@@ -35,78 +32,34 @@ type Options struct {
 // Read asks every store whose Info lists the Rules API for its groups, at once, and returns
 // them filtered and merged, with the stores' warnings.
 func Read(ctx context.Context, stores []*fanout.Store, req Request, o Options) ([]store.RuleGroup, []error, error) {
-	type answer struct {
-		resp *store.RulesResponse
-		err  error
+	serves := func(s *fanout.Store) bool {
+		_, ok := s.Client.(store.RulesClient)
+		return ok && s.Info.Rules
 	}
-	var (
-		asked   []*fanout.Store
-		answers []answer
-		wg      sync.WaitGroup
-	)
-	for _, s := range stores {
-		if _, ok := s.Client.(store.RulesClient); ok && s.Info.Rules {
-			asked = append(asked, s)
-		}
-	}
-	answers = make([]answer, len(asked))
-	for i, s := range asked {
-		wg.Go(func() {
+	answers, warnings, err := fanout.Each(ctx, stores, serves, o.PartialResponse,
+		func(ctx context.Context, s *fanout.Store) ([]store.RuleGroup, []string, error) {
 			resp, err := s.Client.(store.RulesClient).Rules(ctx, &store.RulesRequest{Type: req.Type})
-			answers[i] = answer{resp, err}
+			if err != nil {
+				return nil, nil, err
+			}
+			return resp.Groups, resp.Warnings, nil
 		})
+	if err != nil {
+		return nil, warnings, err
 	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, nil, err
-	}
-	var (
-		groups   []store.RuleGroup
-		warnings []error
-		failed   []error
-	)
-	for i, a := range answers {
-		s := asked[i]
-		if a.err != nil {
-			f := storeapi.Failed(s.Name, s.Kind, a.err)
-			if o.PartialResponse {
-				warnings = append(warnings, fanout.PartialWarning(f))
-			} else {
-				failed = append(failed, f)
-			}
-			continue
-		}
-		for _, w := range a.resp.Warnings {
-			warnings = append(warnings, fanout.StoreWarning(s.Name, w))
-		}
-		external := map[string]bool{}
-		for _, ls := range s.Info.LabelSets {
-			ls.Range(func(l labels.Label) { external[l.Name] = !slices.Contains(o.ReplicaLabels, l.Name) })
-		}
-		for gi := range a.resp.Groups {
-			for ri := range a.resp.Groups[gi].Rules {
-				r := &a.resp.Groups[gi].Rules[ri]
-				r.Origin = labels.NewBuilder(r.Labels).Keep(keys(external)...).Labels()
+	var groups []store.RuleGroup
+	for _, a := range answers {
+		origin := a.Store.ExternalLabelNames(o.ReplicaLabels)
+		for gi := range a.Value {
+			for ri := range a.Value[gi].Rules {
+				r := &a.Value[gi].Rules[ri]
+				r.Origin = labels.NewBuilder(r.Labels).Keep(origin...).Labels()
 			}
 		}
-		groups = append(groups, a.resp.Groups...)
-	}
-	if len(failed) > 0 {
-		return nil, warnings, failure.Join(failed...)
+		groups = append(groups, a.Value...)
 	}
 	groups = filter(groups, req)
 	return merge(groups, o.ReplicaLabels), warnings, nil
-}
-
-// keys are the names set true.
-func keys(m map[string]bool) []string {
-	var out []string
-	for k, v := range m {
-		if v {
-			out = append(out, k)
-		}
-	}
-	return out
 }
 
 // filter keeps the rules the request asks for, and the groups left with any.

@@ -83,6 +83,7 @@ func NewHandler(o Options) http.Handler {
 	mux.HandleFunc("GET /api/v1/label/{name}/values", a.labelValues)
 	mux.HandleFunc("GET /api/v1/rules", a.rules)
 	mux.HandleFunc("GET /api/v1/alerts", a.alerts)
+	mux.HandleFunc("GET /api/v1/targets", a.targets)
 	mux.HandleFunc("GET /api/v1/status/buildinfo", a.buildInfo)
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "globalquery is Healthy.")

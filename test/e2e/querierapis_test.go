@@ -30,15 +30,15 @@ func getJSON(t *testing.T, base, path string, q url.Values) (int, map[string]any
 	return resp.StatusCode, v
 }
 
-// evaluated blanks what changes with every evaluation (times, durations), which the Querier and
-// we read a moment apart; which replica's copy was chosen shows in the states that remain.
+// evaluated blanks what changes with every evaluation or scrape (times, durations), which the
+// Querier and we read a moment apart; which replica's copy was chosen shows in the states that remain.
 func evaluated(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
 		out := map[string]any{}
 		for k, e := range x {
 			switch k {
-			case "lastEvaluation", "evaluationTime", "activeAt":
+			case "lastEvaluation", "evaluationTime", "activeAt", "lastScrape", "lastScrapeDuration":
 				out[k] = "(time)"
 			default:
 				out[k] = evaluated(e)
@@ -215,5 +215,60 @@ func TestRulesStoreDown(t *testing.T) {
 	out, stderr, err := runCLI(t, append(args, "--partial-response")...)
 	if err != nil || !strings.Contains(stderr, "Warning: store "+proxy.addr()) || !strings.Contains(out, "BedWatchdog") {
 		t.Fatalf("--partial-response: %v\n%s\n%s", err, stderr, out)
+	}
+}
+
+// The targets API and command answer as the Querier's: each target once per HA pair where the
+// replicas scrape it alike, the replica label gone, the state filter applied.
+func TestTargetsEqualQuerier(t *testing.T) {
+	srv := startServe(t, "--kubeconfig="+theBed.Kubeconfig)
+	kc := "--kubeconfig=" + theBed.Kubeconfig
+	for _, c := range []struct {
+		q   url.Values
+		cli []string // the command that prints the same, if any
+	}{
+		{nil, nil},
+		{url.Values{"state": {"active"}}, []string{"targets", kc, "-o", "json"}},
+		{url.Values{"state": {"dropped"}}, nil},
+		{url.Values{"state": {"bogus"}}, nil},
+	} {
+		var diff string
+		for attempt := 0; attempt < 3; attempt++ {
+			oc, want := getJSON(t, theBed.QuerierHTTP, "/api/v1/targets", c.q)
+			gc, got := getJSON(t, srv.url, "/api/v1/targets", c.q)
+			diff = ""
+			if oc != gc {
+				diff = fmt.Sprintf("status %d, the Querier's %d", gc, oc)
+			} else if w, g := evaluated(want), evaluated(got); !reflect.DeepEqual(w, g) {
+				wj, _ := json.Marshal(w)
+				gj, _ := json.Marshal(g)
+				diff = fmt.Sprintf("\n ours   %s\n oracle %s", gj, wj)
+			}
+			if diff == "" && c.cli != nil {
+				out, stderr, err := runCLI(t, c.cli...)
+				if err != nil {
+					t.Fatalf("%v: %v\n%s", c.cli, err, stderr)
+				}
+				var cli map[string]any
+				if err := json.Unmarshal([]byte(out), &cli); err != nil {
+					t.Fatalf("%v: %q: %v", c.cli, out, err)
+				}
+				if w, g := evaluated(want), evaluated(cli); !reflect.DeepEqual(w, g) {
+					diff = fmt.Sprintf("%v differs from the Querier", c.cli)
+				}
+			}
+			if diff == "" {
+				break
+			}
+			time.Sleep(time.Second)
+		}
+		if diff != "" {
+			t.Errorf("/api/v1/targets?%s: %s", c.q.Encode(), diff)
+		}
+	}
+	_, got := getJSON(t, srv.url, "/api/v1/targets", nil)
+	b, _ := json.Marshal(got)
+	if !strings.Contains(string(b), `"health":"down"`) || !strings.Contains(string(b), `"health":"up"`) || strings.Contains(string(b), `"replica"`) {
+		t.Errorf("targets: want some up, some down, no replica label: %s", b)
 	}
 }
