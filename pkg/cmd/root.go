@@ -65,7 +65,8 @@ locally with the Prometheus engine.`,
 		newMetadataCommand(o.StoreOptions, kindSeries),
 		newMetadataCommand(o.StoreOptions, kindLabels),
 		newMetadataCommand(o.StoreOptions, kindLabelValues),
-		newRulesCommand(o.StoreOptions, true), newRulesCommand(o.StoreOptions, false), newTargetsCommand(o.StoreOptions))
+		newRulesCommand(o.StoreOptions, true), newRulesCommand(o.StoreOptions, false), newTargetsCommand(o.StoreOptions),
+		newMetricMetadataCommand(o.StoreOptions))
 	cmd.AddCommand(NewServeCommand(o.StoreOptions))
 	return cmd
 }

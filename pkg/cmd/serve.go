@@ -8,9 +8,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/engine"
 	"github.com/globalquery/kubectl-globalquery/pkg/frontend"
@@ -32,6 +34,8 @@ type ServeOptions struct {
 	EngineFlags
 	ResultsCacheDir string
 	NoCache         bool
+
+	flags map[string]string // as given, for /api/v1/status/flags
 }
 
 // memoryCacheBytes bounds the in-memory results cache: room for the range results of a few
@@ -79,6 +83,7 @@ SIGINT or SIGTERM stops it, letting requests in flight finish for 10s.`,
 			if err := o.Validate(); err != nil {
 				return err
 			}
+			o.flags = flagValues(c)
 			return o.Run(c.Context())
 		},
 	}
@@ -152,6 +157,7 @@ func (o *ServeOptions) Run(ctx context.Context) error {
 		Warnings:     warningsIn(warns, serve.Words),
 		LoopbackOnly: loopback,
 		BuildInfo:    buildInfo(),
+		Status:       serve.Status{Flags: o.flags, Started: time.Now()},
 	})
 	stores := "stores"
 	if len(set.Stores) == 1 {
@@ -182,4 +188,17 @@ func buildInfo() serve.BuildInfo {
 		}
 	}
 	return bi
+}
+
+// flagValues are the command's flags and their values, for /api/v1/status/flags, without the
+// credentials kubectl's flags may carry.
+func flagValues(c *cobra.Command) map[string]string {
+	out := map[string]string{}
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		if strings.Contains(f.Name, "token") || strings.Contains(f.Name, "password") || f.Name == "username" {
+			return
+		}
+		out[f.Name] = f.Value.String()
+	})
+	return out
 }

@@ -44,6 +44,7 @@ type Options struct {
 	// it were its own origin; checking Host stops that.
 	LoopbackOnly bool
 	BuildInfo    BuildInfo
+	Status       Status
 	Now          func() time.Time // default time.Now
 }
 
@@ -84,6 +85,14 @@ func NewHandler(o Options) http.Handler {
 	mux.HandleFunc("GET /api/v1/rules", a.rules)
 	mux.HandleFunc("GET /api/v1/alerts", a.alerts)
 	mux.HandleFunc("GET /api/v1/targets", a.targets)
+	mux.HandleFunc("GET /api/v1/metadata", a.metricMetadata)
+	mux.HandleFunc("GET /api/v1/stores", a.stores)
+	mux.HandleFunc("GET /api/v1/status/flags", a.flags)
+	mux.HandleFunc("GET /api/v1/status/runtimeinfo", a.runtimeInfo)
+	for _, m := range []string{"GET", "POST"} {
+		mux.HandleFunc(m+" /api/v1/query_exemplars", a.queryExemplars)
+		mux.HandleFunc(m+" /api/v1/format_query", a.formatQuery)
+	}
 	mux.HandleFunc("GET /api/v1/status/buildinfo", a.buildInfo)
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "globalquery is Healthy.")

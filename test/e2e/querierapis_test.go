@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/url"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -270,5 +271,82 @@ func TestTargetsEqualQuerier(t *testing.T) {
 	b, _ := json.Marshal(got)
 	if !strings.Contains(string(b), `"health":"down"`) || !strings.Contains(string(b), `"health":"up"`) || strings.Contains(string(b), `"replica"`) {
 		t.Errorf("targets: want some up, some down, no replica label: %s", b)
+	}
+}
+
+// sortedMetas orders each metric's entries, which the Querier lists in the order its stores
+// happened to answer.
+func sortedMetas(v map[string]any) map[string]any {
+	data, _ := v["data"].(map[string]any)
+	for _, metas := range data {
+		ms, _ := metas.([]any)
+		sort.Slice(ms, func(i, j int) bool { return fmt.Sprint(ms[i]) < fmt.Sprint(ms[j]) })
+	}
+	return v
+}
+
+// The metadata API and command answer as the Querier's: per metric, every distinct entry of
+// every store once.
+func TestMetadataEqualsQuerier(t *testing.T) {
+	srv := startServe(t, "--kubeconfig="+theBed.Kubeconfig)
+	for _, q := range []url.Values{nil, {"metric": {"go_goroutines"}}, {"metric": {"no_such_metric"}}, {"limit": {"0"}}} {
+		_, want := getJSON(t, theBed.QuerierHTTP, "/api/v1/metadata", q)
+		_, got := getJSON(t, srv.url, "/api/v1/metadata", q)
+		if !reflect.DeepEqual(sortedMetas(want), sortedMetas(got)) {
+			wj, _ := json.Marshal(want)
+			gj, _ := json.Marshal(got)
+			t.Errorf("/api/v1/metadata?%s:\n ours   %.2000s\n oracle %.2000s", q.Encode(), gj, wj)
+		}
+	}
+	_, all := getJSON(t, srv.url, "/api/v1/metadata", nil)
+	if n := len(all["data"].(map[string]any)); n < 10 {
+		t.Errorf("metadata of %d metrics: the comparison stands on too little", n)
+	}
+	if _, got := getJSON(t, srv.url, "/api/v1/metadata", url.Values{"limit": {"3"}}); len(got["data"].(map[string]any)) != 3 {
+		t.Errorf("limit=3: %v", got)
+	}
+	code, got := getJSON(t, srv.url, "/api/v1/metadata", url.Values{"limit": {"many"}})
+	if code != 400 || got["errorType"] != "bad_data" || !strings.Contains(fmt.Sprint(got["error"]), "many") {
+		t.Errorf("limit=many: %d %v", code, got)
+	}
+
+	out, stderr, err := runCLI(t, "metadata", "go_goroutines", "--kubeconfig="+theBed.Kubeconfig, "-o", "json")
+	if err != nil {
+		t.Fatalf("metadata: %v\n%s", err, stderr)
+	}
+	var cli map[string]any
+	if err := json.Unmarshal([]byte(out), &cli); err != nil {
+		t.Fatalf("metadata -o json: %q: %v", out, err)
+	}
+	_, want := getJSON(t, theBed.QuerierHTTP, "/api/v1/metadata", url.Values{"metric": {"go_goroutines"}})
+	if !reflect.DeepEqual(sortedMetas(want), sortedMetas(cli)) {
+		t.Errorf("metadata go_goroutines -o json: %s, the Querier %v", out, want)
+	}
+}
+
+// /api/v1/stores lists the stores by component type as the Querier's does, with the same label
+// sets and time ranges; the names are ours (namespace/pod), where the Querier has addresses.
+func TestStoresPageEqualsQuerier(t *testing.T) {
+	srv := startServe(t, "--kubeconfig="+theBed.Kubeconfig)
+	summary := func(v map[string]any) []string {
+		var out []string
+		data, _ := v["data"].(map[string]any)
+		for typ, ss := range data {
+			if typ != "sidecar" {
+				continue // the oracle also lists the Store Gateway, which is not a kube store here
+			}
+			for _, s := range ss.([]any) {
+				s := s.(map[string]any)
+				ls, _ := json.Marshal(s["labelSets"])
+				out = append(out, fmt.Sprintf("%s %s %v", typ, ls, s["maxTime"]))
+			}
+		}
+		sort.Strings(out)
+		return out
+	}
+	_, want := getJSON(t, theBed.QuerierHTTP, "/api/v1/stores", nil)
+	_, got := getJSON(t, srv.url, "/api/v1/stores", nil)
+	if w, g := summary(want), summary(got); len(g) != 3 || !reflect.DeepEqual(w, g) {
+		t.Errorf("stores:\n ours   %v\n oracle %v", g, w)
 	}
 }
