@@ -1,9 +1,9 @@
 package cmd
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/spf13/cobra"
-	"sigs.k8s.io/yaml"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
 	"github.com/globalquery/kubectl-globalquery/pkg/output"
@@ -124,25 +123,12 @@ func (o *RulesOptions) Execute(ctx context.Context, stores []*fanout.Store, warn
 	groups = o.keep(groups)
 	switch o.Output {
 	case "json", "yaml":
-		var b bytes.Buffer
-		if o.alerts {
-			err = serve.WriteAlerts(&b, groups, warnings)
-		} else {
-			err = serve.WriteRules(&b, groups, warnings)
-		}
-		if err != nil {
-			return err
-		}
-		if o.Output == "yaml" {
-			y, err := yaml.JSONToYAML(b.Bytes())
-			if err != nil {
-				return err
+		return writeDocument(o.Out, o.Output, func(w io.Writer) error {
+			if o.alerts {
+				return serve.WriteAlerts(w, groups, warnings)
 			}
-			b.Reset()
-			b.Write(y)
-		}
-		_, err = o.Out.Write(b.Bytes())
-		return err
+			return serve.WriteRules(w, groups, warnings)
+		})
 	}
 	printWarnings(o.ErrOut, warnings)
 	if o.alerts {

@@ -1,13 +1,12 @@
 package cmd
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"slices"
 
 	"github.com/spf13/cobra"
-	"sigs.k8s.io/yaml"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
 	"github.com/globalquery/kubectl-globalquery/pkg/metadata"
@@ -69,18 +68,7 @@ func (o *MetricMetadataOptions) Execute(ctx context.Context, stores []*fanout.St
 		warnings = append(warnings, inFlags(w).Error())
 	}
 	if o.Output != "table" {
-		var b bytes.Buffer
-		if err := serve.WriteMetadata(&b, md, warnings); err != nil {
-			return err
-		}
-		out := b.Bytes()
-		if o.Output == "yaml" {
-			if out, err = yaml.JSONToYAML(out); err != nil {
-				return err
-			}
-		}
-		_, err = o.Out.Write(out)
-		return err
+		return writeDocument(o.Out, o.Output, func(w io.Writer) error { return serve.WriteMetadata(w, md, warnings) })
 	}
 	printWarnings(o.ErrOut, warnings)
 	names := make([]string, 0, len(md))

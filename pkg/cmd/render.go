@@ -1,11 +1,13 @@
 package cmd
 
 import (
+	"bytes"
 	"io"
 	"os"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"golang.org/x/term"
+	"sigs.k8s.io/yaml"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
 )
@@ -44,4 +46,22 @@ func sourcesOf(stores []*fanout.Store) func(labels.Labels) []string {
 		}
 		return out
 	}
+}
+
+// writeDocument writes an API body that write renders as JSON, as YAML when format says so.
+func writeDocument(w io.Writer, format string, write func(io.Writer) error) error {
+	var b bytes.Buffer
+	if err := write(&b); err != nil {
+		return err
+	}
+	out := b.Bytes()
+	if format == "yaml" {
+		y, err := yaml.JSONToYAML(out)
+		if err != nil {
+			return err
+		}
+		out = y
+	}
+	_, err := w.Write(out)
+	return err
 }

@@ -1,16 +1,15 @@
 package cmd
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/spf13/cobra"
-	"sigs.k8s.io/yaml"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/fanout"
 	"github.com/globalquery/kubectl-globalquery/pkg/output"
@@ -85,18 +84,7 @@ func (o *TargetsOptions) Execute(ctx context.Context, stores []*fanout.Store, wa
 		return o.Health != "" && t.Health.String() != o.Health || len(o.Jobs) > 0 && !slices.Contains(o.Jobs, t.ScrapePool)
 	})
 	if o.Output == "json" || o.Output == "yaml" {
-		var b bytes.Buffer
-		if err := serve.WriteTargets(&b, ts, warnings); err != nil {
-			return err
-		}
-		out := b.Bytes()
-		if o.Output == "yaml" {
-			if out, err = yaml.JSONToYAML(out); err != nil {
-				return err
-			}
-		}
-		_, err = o.Out.Write(out)
-		return err
+		return writeDocument(o.Out, o.Output, func(w io.Writer) error { return serve.WriteTargets(w, ts, warnings) })
 	}
 	printWarnings(o.ErrOut, warnings)
 	slices.SortStableFunc(ts.Active, func(a, b store.ActiveTarget) int {

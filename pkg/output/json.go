@@ -85,7 +85,7 @@ func WriteSeriesJSON(w io.Writer, series []labels.Labels, warnings []string) err
 		if i > 0 {
 			s.WriteMore()
 		}
-		writeLabels(s, ls)
+		WriteLabels(s, ls)
 	}
 	s.WriteArrayEnd()
 	writeStrings(s, "warnings", warnings)
@@ -154,7 +154,8 @@ func writeValue(s *jsoniter.Stream, v parser.Value) error {
 	return nil
 }
 
-func writeLabels(s *jsoniter.Stream, ls labels.Labels) {
+// WriteLabels writes a label set as a JSON object, as the Prometheus API does.
+func WriteLabels(s *jsoniter.Stream, ls labels.Labels) {
 	s.WriteObjectStart()
 	first := true
 	ls.Range(func(l labels.Label) {
@@ -171,7 +172,7 @@ func writeLabels(s *jsoniter.Stream, ls labels.Labels) {
 func writeSample(s *jsoniter.Stream, smp promql.Sample) {
 	s.WriteObjectStart()
 	s.WriteObjectField("metric")
-	writeLabels(s, smp.Metric)
+	WriteLabels(s, smp.Metric)
 	s.WriteMore()
 	if smp.H == nil {
 		s.WriteObjectField("value")
@@ -193,7 +194,7 @@ func writeSample(s *jsoniter.Stream, smp promql.Sample) {
 func writeSeries(s *jsoniter.Stream, ser promql.Series) {
 	s.WriteObjectStart()
 	s.WriteObjectField("metric")
-	writeLabels(s, ser.Metric)
+	WriteLabels(s, ser.Metric)
 	writePoints(s, "values", ser.Floats, func(p promql.FPoint) (int64, float64) { return p.T, p.F }, jsonutil.MarshalFloat)
 	writePoints(s, "histograms", ser.Histograms,
 		func(p promql.HPoint) (int64, *histogram.FloatHistogram) { return p.T, p.H }, jsonutil.MarshalHistogram)

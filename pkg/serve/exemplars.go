@@ -9,7 +9,7 @@ import (
 	jsoniter "github.com/json-iterator/go"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/exemplars"
-	"github.com/globalquery/kubectl-globalquery/pkg/failure"
+	"github.com/globalquery/kubectl-globalquery/pkg/output"
 	"github.com/globalquery/kubectl-globalquery/pkg/store"
 	"github.com/globalquery/kubectl-globalquery/pkg/timeparse"
 )
@@ -53,10 +53,7 @@ func (a *api) queryExemplars(w http.ResponseWriter, r *http.Request) {
 		writeError(w, classify(req.ctx, err))
 		return
 	}
-	texts := append([]string(nil), a.Warnings...)
-	for _, w := range warns {
-		texts = append(texts, failure.Word(w, Words))
-	}
+	texts := a.warningTexts(warns)
 	w.Header().Set("Content-Type", "application/json")
 	WriteExemplars(w, data, texts)
 }
@@ -71,14 +68,14 @@ func WriteExemplars(w io.Writer, data []store.ExemplarData, warns []string) erro
 			s.WriteMore()
 		}
 		s.WriteRaw(`{"seriesLabels":`)
-		writeLabels(s, d.SeriesLabels)
+		output.WriteLabels(s, d.SeriesLabels)
 		s.WriteRaw(`,"exemplars":[`)
 		for j, e := range d.Exemplars {
 			if j > 0 {
 				s.WriteMore()
 			}
 			s.WriteRaw(`{"labels":`)
-			writeLabels(s, e.Labels)
+			output.WriteLabels(s, e.Labels)
 			s.WriteRaw(`,"value":`)
 			s.WriteString(strconv.FormatFloat(e.Value, 'f', -1, 64))
 			s.WriteRaw(`,"timestamp":`)

@@ -8,7 +8,6 @@ import (
 
 	jsoniter "github.com/json-iterator/go"
 
-	"github.com/globalquery/kubectl-globalquery/pkg/failure"
 	"github.com/globalquery/kubectl-globalquery/pkg/metadata"
 	"github.com/globalquery/kubectl-globalquery/pkg/store"
 )
@@ -34,10 +33,7 @@ func (a *api) metricMetadata(w http.ResponseWriter, r *http.Request) {
 		writeError(w, classify(req.ctx, err))
 		return
 	}
-	texts := append([]string(nil), a.Warnings...)
-	for _, w := range warns {
-		texts = append(texts, failure.Word(w, Words))
-	}
+	texts := a.warningTexts(warns)
 	w.Header().Set("Content-Type", "application/json")
 	WriteMetadata(w, md, texts)
 }

@@ -8,10 +8,10 @@ import (
 	"time"
 
 	jsoniter "github.com/json-iterator/go"
-	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/failure"
+	"github.com/globalquery/kubectl-globalquery/pkg/output"
 	"github.com/globalquery/kubectl-globalquery/pkg/rules"
 	"github.com/globalquery/kubectl-globalquery/pkg/store"
 )
@@ -58,10 +58,7 @@ func (a *api) readRules(w http.ResponseWriter, r *http.Request, alertsOnly bool)
 		writeError(w, classify(req.ctx, err))
 		return nil, nil, false
 	}
-	texts := append([]string(nil), a.Warnings...)
-	for _, w := range warns {
-		texts = append(texts, failure.Word(w, Words))
-	}
+	texts := a.warningTexts(warns)
 	return groups, texts, true
 }
 
@@ -118,6 +115,15 @@ func WriteAlerts(w io.Writer, groups []store.RuleGroup, warns []string) error {
 	s.WriteRaw("}\n")
 	_, err := w.Write(s.Buffer())
 	return err
+}
+
+// warningTexts are the server's own warnings and those of an answer, worded for the API.
+func (a *api) warningTexts(warns []error) []string {
+	texts := append([]string(nil), a.Warnings...)
+	for _, w := range warns {
+		texts = append(texts, failure.Word(w, Words))
+	}
+	return texts
 }
 
 func writeWarnings(s *jsoniter.Stream, warns []string) {
@@ -179,10 +185,10 @@ func writeRule(s *jsoniter.Stream, r *store.Rule) {
 		s.WriteFloat64(r.Duration)
 	}
 	s.WriteRaw(`,"labels":`)
-	writeLabels(s, r.Labels)
+	output.WriteLabels(s, r.Labels)
 	if r.Alerting {
 		s.WriteRaw(`,"annotations":`)
-		writeLabels(s, r.Annotations)
+		output.WriteLabels(s, r.Annotations)
 		s.WriteRaw(`,"alerts":[`)
 		for i := range r.Alerts {
 			if i > 0 {
@@ -213,9 +219,9 @@ func writeRule(s *jsoniter.Stream, r *store.Rule) {
 
 func writeAlert(s *jsoniter.Stream, a *store.Alert) {
 	s.WriteRaw(`{"labels":`)
-	writeLabels(s, a.Labels)
+	output.WriteLabels(s, a.Labels)
 	s.WriteRaw(`,"annotations":`)
-	writeLabels(s, a.Annotations)
+	output.WriteLabels(s, a.Annotations)
 	s.WriteRaw(`,"state":`)
 	s.WriteString(a.State.String())
 	if a.ActiveAt != nil {
@@ -226,20 +232,6 @@ func writeAlert(s *jsoniter.Stream, a *store.Alert) {
 	s.WriteString(a.Value)
 	s.WriteRaw(`,"partialResponseStrategy":`)
 	s.WriteString(strategy(a.PartialResponseStrategy))
-	s.WriteObjectEnd()
-}
-
-func writeLabels(s *jsoniter.Stream, ls labels.Labels) {
-	s.WriteObjectStart()
-	first := true
-	ls.Range(func(l labels.Label) {
-		if !first {
-			s.WriteMore()
-		}
-		first = false
-		s.WriteObjectField(l.Name)
-		s.WriteString(l.Value)
-	})
 	s.WriteObjectEnd()
 }
 

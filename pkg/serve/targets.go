@@ -7,7 +7,7 @@ import (
 
 	jsoniter "github.com/json-iterator/go"
 
-	"github.com/globalquery/kubectl-globalquery/pkg/failure"
+	"github.com/globalquery/kubectl-globalquery/pkg/output"
 	"github.com/globalquery/kubectl-globalquery/pkg/store"
 	"github.com/globalquery/kubectl-globalquery/pkg/targets"
 )
@@ -35,10 +35,7 @@ func (a *api) targets(w http.ResponseWriter, r *http.Request) {
 		writeError(w, classify(req.ctx, err))
 		return
 	}
-	texts := append([]string(nil), a.Warnings...)
-	for _, w := range warns {
-		texts = append(texts, failure.Word(w, Words))
-	}
+	texts := a.warningTexts(warns)
 	w.Header().Set("Content-Type", "application/json")
 	WriteTargets(w, ts, texts)
 }
@@ -54,9 +51,9 @@ func WriteTargets(w io.Writer, ts *store.TargetsResponse, warns []string) error 
 		}
 		t := &ts.Active[i]
 		s.WriteRaw(`{"discoveredLabels":`)
-		writeLabels(s, t.DiscoveredLabels)
+		output.WriteLabels(s, t.DiscoveredLabels)
 		s.WriteRaw(`,"labels":`)
-		writeLabels(s, t.Labels)
+		output.WriteLabels(s, t.Labels)
 		s.WriteRaw(`,"scrapePool":`)
 		s.WriteString(t.ScrapePool)
 		s.WriteRaw(`,"scrapeUrl":`)
@@ -79,7 +76,7 @@ func WriteTargets(w io.Writer, ts *store.TargetsResponse, warns []string) error 
 			s.WriteMore()
 		}
 		s.WriteRaw(`{"discoveredLabels":`)
-		writeLabels(s, ts.Dropped[i].DiscoveredLabels)
+		output.WriteLabels(s, ts.Dropped[i].DiscoveredLabels)
 		s.WriteObjectEnd()
 	}
 	s.WriteRaw(`]}`)

@@ -217,3 +217,28 @@ func (g Store) Series(ctx context.Context, r *store.SeriesRequest) (store.Series
 	}
 	return st, nil
 }
+
+// readStream makes a server-streaming call and hands every frame to frame.Unmarshal until the
+// stream ends: the shape of every StoreAPI-family call that is read whole.
+func (c *Client) readStream(ctx context.Context, method string, req marshaler, frame unmarshaler) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	st, err := c.conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, method, callOptions()...)
+	if err != nil {
+		return err
+	}
+	if err := st.SendMsg(req); err != nil {
+		return err
+	}
+	if err := st.CloseSend(); err != nil {
+		return err
+	}
+	for {
+		if err := st.RecvMsg(frame); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+	}
+}

@@ -2,10 +2,6 @@ package storeapi
 
 import (
 	"context"
-	"errors"
-	"io"
-
-	"google.golang.org/grpc"
 
 	"github.com/globalquery/kubectl-globalquery/internal/pbwire"
 	"github.com/globalquery/kubectl-globalquery/pkg/store"
@@ -43,28 +39,11 @@ func (r exemplarsRequest) Marshal() []byte {
 
 // Exemplars reads the store's exemplars for a query (thanos.Exemplars/Exemplars), whole.
 func (c *Client) Exemplars(ctx context.Context, r *store.ExemplarsRequest) (*store.ExemplarsResponse, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	desc := &grpc.StreamDesc{StreamName: "Exemplars", ServerStreams: true}
-	st, err := c.conn.NewStream(ctx, desc, methodExemplars, callOptions()...)
-	if err != nil {
-		return nil, err
-	}
-	if err := st.SendMsg(exemplarsRequest{r}); err != nil {
-		return nil, err
-	}
-	if err := st.CloseSend(); err != nil {
-		return nil, err
-	}
 	out := &store.ExemplarsResponse{}
-	for {
-		if err := st.RecvMsg(exemplarsFrame{out}); err != nil {
-			if errors.Is(err, io.EOF) {
-				return out, nil
-			}
-			return nil, err
-		}
+	if err := c.readStream(ctx, methodExemplars, exemplarsRequest{r}, exemplarsFrame{out}); err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 type exemplarsFrame struct{ out *store.ExemplarsResponse }

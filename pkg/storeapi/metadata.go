@@ -2,10 +2,6 @@ package storeapi
 
 import (
 	"context"
-	"errors"
-	"io"
-
-	"google.golang.org/grpc"
 
 	"github.com/globalquery/kubectl-globalquery/internal/pbwire"
 	"github.com/globalquery/kubectl-globalquery/pkg/store"
@@ -43,28 +39,11 @@ func (r metadataRequest) Marshal() []byte {
 
 // MetricMetadata reads the store's metric metadata (thanos.Metadata/MetricMetadata), whole.
 func (c *Client) MetricMetadata(ctx context.Context, r *store.MetadataRequest) (*store.MetadataResponse, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	desc := &grpc.StreamDesc{StreamName: "MetricMetadata", ServerStreams: true}
-	st, err := c.conn.NewStream(ctx, desc, methodMetadata, callOptions()...)
-	if err != nil {
-		return nil, err
-	}
-	if err := st.SendMsg(metadataRequest{r}); err != nil {
-		return nil, err
-	}
-	if err := st.CloseSend(); err != nil {
-		return nil, err
-	}
 	out := &store.MetadataResponse{Metrics: map[string][]store.Meta{}}
-	for {
-		if err := st.RecvMsg(metadataFrame{out}); err != nil {
-			if errors.Is(err, io.EOF) {
-				return out, nil
-			}
-			return nil, err
-		}
+	if err := c.readStream(ctx, methodMetadata, metadataRequest{r}, metadataFrame{out}); err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 type metadataFrame struct{ out *store.MetadataResponse }

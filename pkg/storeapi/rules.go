@@ -2,11 +2,7 @@ package storeapi
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-
-	"google.golang.org/grpc"
 
 	"github.com/globalquery/kubectl-globalquery/internal/pbwire"
 	"github.com/globalquery/kubectl-globalquery/pkg/store"
@@ -73,28 +69,11 @@ func (r rulesRequest) Marshal() []byte {
 
 // Rules reads the store's rule groups (thanos.Rules/Rules), whole.
 func (c *Client) Rules(ctx context.Context, r *store.RulesRequest) (*store.RulesResponse, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	desc := &grpc.StreamDesc{StreamName: "Rules", ServerStreams: true}
-	st, err := c.conn.NewStream(ctx, desc, methodRules, callOptions()...)
-	if err != nil {
-		return nil, err
-	}
-	if err := st.SendMsg(rulesRequest{r}); err != nil {
-		return nil, err
-	}
-	if err := st.CloseSend(); err != nil {
-		return nil, err
-	}
 	out := &store.RulesResponse{}
-	for {
-		if err := st.RecvMsg(rulesFrame{out}); err != nil {
-			if errors.Is(err, io.EOF) {
-				return out, nil
-			}
-			return nil, err
-		}
+	if err := c.readStream(ctx, methodRules, rulesRequest{r}, rulesFrame{out}); err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 // rulesFrame decodes one RulesResponse into the response being built.

@@ -2,10 +2,6 @@ package storeapi
 
 import (
 	"context"
-	"errors"
-	"io"
-
-	"google.golang.org/grpc"
 
 	"github.com/globalquery/kubectl-globalquery/internal/pbwire"
 	"github.com/globalquery/kubectl-globalquery/pkg/store"
@@ -47,28 +43,11 @@ func (r targetsRequest) Marshal() []byte {
 
 // Targets reads the store's scrape targets (thanos.Targets/Targets), whole.
 func (c *Client) Targets(ctx context.Context, state store.TargetState) (*store.TargetsResponse, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	desc := &grpc.StreamDesc{StreamName: "Targets", ServerStreams: true}
-	st, err := c.conn.NewStream(ctx, desc, methodTargets, callOptions()...)
-	if err != nil {
-		return nil, err
-	}
-	if err := st.SendMsg(targetsRequest(state)); err != nil {
-		return nil, err
-	}
-	if err := st.CloseSend(); err != nil {
-		return nil, err
-	}
 	out := &store.TargetsResponse{}
-	for {
-		if err := st.RecvMsg(targetsFrame{out}); err != nil {
-			if errors.Is(err, io.EOF) {
-				return out, nil
-			}
-			return nil, err
-		}
+	if err := c.readStream(ctx, methodTargets, targetsRequest(state), targetsFrame{out}); err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 type targetsFrame struct{ out *store.TargetsResponse }

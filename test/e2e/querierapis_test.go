@@ -56,6 +56,34 @@ func evaluated(v any) any {
 	return v
 }
 
+// sameAsQuerier compares ours and the Querier's answers as read returns them, evaluation times
+// blanked. A state can change between the two reads (a pending alert turning firing), so a
+// difference is read again, up to three times, before it counts; "" when they agree.
+func sameAsQuerier(read func() (ours, oracle any)) string {
+	var diff string
+	for attempt := 0; attempt < 3; attempt++ {
+		got, want := read()
+		w, g := evaluated(want), evaluated(got)
+		if reflect.DeepEqual(w, g) {
+			return ""
+		}
+		wj, _ := json.Marshal(w)
+		gj, _ := json.Marshal(g)
+		diff = fmt.Sprintf("\n ours   %s\n oracle %s", gj, wj)
+		time.Sleep(time.Second)
+	}
+	return diff
+}
+
+// apiPair reads path from our server and from the Querier, with the status codes.
+func apiPair(t *testing.T, ours, path string, q url.Values) func() (any, any) {
+	return func() (any, any) {
+		oc, want := getJSON(t, theBed.QuerierHTTP, path, q)
+		gc, got := getJSON(t, ours, path, q)
+		return []any{gc, got}, []any{oc, want}
+	}
+}
+
 // The rules and alerts APIs answer as the Querier's over the same sidecars: the HA pair's
 // copies of each group and rule merged, the replica label gone, filters applied, and the same
 // error for a bad parameter.
@@ -76,24 +104,7 @@ func TestRulesAndAlertsEqualQuerier(t *testing.T) {
 		{"/api/v1/alerts", nil},
 	} {
 		name := c.path + "?" + c.q.Encode()
-		// A state can change between the two reads (a pending alert turning firing): read again.
-		var diff string
-		for attempt := 0; attempt < 3; attempt++ {
-			oc, want := getJSON(t, theBed.QuerierHTTP, c.path, c.q)
-			gc, got := getJSON(t, srv.url, c.path, c.q)
-			diff = ""
-			if oc != gc {
-				diff = fmt.Sprintf("status %d, the Querier's %d", gc, oc)
-			} else if w, g := evaluated(want), evaluated(got); !reflect.DeepEqual(w, g) {
-				wj, _ := json.Marshal(w)
-				gj, _ := json.Marshal(g)
-				diff = fmt.Sprintf("\n ours   %s\n oracle %s", gj, wj)
-			}
-			if diff == "" {
-				break
-			}
-			time.Sleep(time.Second)
-		}
+		diff := sameAsQuerier(apiPair(t, srv.url, c.path, c.q))
 		if diff != "" {
 			t.Errorf("%s: %s", name, diff)
 		}
@@ -148,8 +159,7 @@ func TestAlertsAndRulesCommands(t *testing.T) {
 		{[]string{"rules", "--type", "record"}, "/api/v1/rules", url.Values{"type": {"record"}}},
 		{[]string{"rules", "--match", `{severity="critical"}`}, "/api/v1/rules", url.Values{"match[]": {`{severity="critical"}`}}},
 	} {
-		var diff string
-		for attempt := 0; attempt < 3; attempt++ {
+		diff := sameAsQuerier(func() (any, any) {
 			_, want := getJSON(t, theBed.QuerierHTTP, c.path, c.q)
 			out, stderr, err := runCLI(t, append(c.args, kc, "-o", "json")...)
 			if err != nil {
@@ -159,17 +169,8 @@ func TestAlertsAndRulesCommands(t *testing.T) {
 			if err := json.Unmarshal([]byte(out), &got); err != nil {
 				t.Fatalf("%v: %q: %v", c.args, out, err)
 			}
-			diff = ""
-			if w, g := evaluated(want), evaluated(got); !reflect.DeepEqual(w, g) {
-				wj, _ := json.Marshal(w)
-				gj, _ := json.Marshal(g)
-				diff = fmt.Sprintf("\n ours   %s\n oracle %s", gj, wj)
-			}
-			if diff == "" {
-				break
-			}
-			time.Sleep(time.Second)
-		}
+			return got, want
+		})
 		if diff != "" {
 			t.Errorf("%v -o json: %s", c.args, diff)
 		}
@@ -233,35 +234,20 @@ func TestTargetsEqualQuerier(t *testing.T) {
 		{url.Values{"state": {"dropped"}}, nil},
 		{url.Values{"state": {"bogus"}}, nil},
 	} {
-		var diff string
-		for attempt := 0; attempt < 3; attempt++ {
-			oc, want := getJSON(t, theBed.QuerierHTTP, "/api/v1/targets", c.q)
-			gc, got := getJSON(t, srv.url, "/api/v1/targets", c.q)
-			diff = ""
-			if oc != gc {
-				diff = fmt.Sprintf("status %d, the Querier's %d", gc, oc)
-			} else if w, g := evaluated(want), evaluated(got); !reflect.DeepEqual(w, g) {
-				wj, _ := json.Marshal(w)
-				gj, _ := json.Marshal(g)
-				diff = fmt.Sprintf("\n ours   %s\n oracle %s", gj, wj)
-			}
-			if diff == "" && c.cli != nil {
+		diff := sameAsQuerier(apiPair(t, srv.url, "/api/v1/targets", c.q))
+		if diff == "" && c.cli != nil {
+			diff = sameAsQuerier(func() (any, any) {
+				_, want := getJSON(t, theBed.QuerierHTTP, "/api/v1/targets", c.q)
 				out, stderr, err := runCLI(t, c.cli...)
 				if err != nil {
 					t.Fatalf("%v: %v\n%s", c.cli, err, stderr)
 				}
-				var cli map[string]any
-				if err := json.Unmarshal([]byte(out), &cli); err != nil {
+				var got map[string]any
+				if err := json.Unmarshal([]byte(out), &got); err != nil {
 					t.Fatalf("%v: %q: %v", c.cli, out, err)
 				}
-				if w, g := evaluated(want), evaluated(cli); !reflect.DeepEqual(w, g) {
-					diff = fmt.Sprintf("%v differs from the Querier", c.cli)
-				}
-			}
-			if diff == "" {
-				break
-			}
-			time.Sleep(time.Second)
+				return got, want
+			})
 		}
 		if diff != "" {
 			t.Errorf("/api/v1/targets?%s: %s", c.q.Encode(), diff)
