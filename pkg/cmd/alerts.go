@@ -60,6 +60,13 @@ Rows are grouped by the external labels of the Prometheus that raised them, most
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, wide, json or yaml")
 	cmd.Flags().StringArrayVar(&o.Matches, "match", nil, "Only rules whose labels match this selector, e.g. '{severity=\"critical\"}'; repeatable, all must match")
+	_ = cmd.RegisterFlagCompletionFunc("output", completeWords("table", "wide", "json", "yaml"))
+	_ = cmd.RegisterFlagCompletionFunc("match", completeSelector(so))
+	if alerts {
+		_ = cmd.RegisterFlagCompletionFunc("state", completeWords("firing", "pending"))
+	} else {
+		_ = cmd.RegisterFlagCompletionFunc("type", completeWords("alert", "record"))
+	}
 	cmd.RunE = func(c *cobra.Command, _ []string) error {
 		if err := o.Validate(); err != nil {
 			return err

@@ -11,6 +11,21 @@ import (
 	"github.com/globalquery/kubectl-globalquery/pkg/stores"
 )
 
+// completeWords completes a flag from a fixed list of values.
+func completeWords(words ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return words, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// completeSelector completes a selector flag's metric or label names from the stores.
+func completeSelector(o *StoreOptions) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	q := completeQuery(o)
+	return func(c *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		return q(c, nil, toComplete)
+	}
+}
+
 // completeQuery completes the identifier at the end of a partly typed query: a metric name, or a
 // label name inside braces or a by/without list, by asking the stores. Completion must stay
 // quick, so it gives up after a few seconds and offers nothing.

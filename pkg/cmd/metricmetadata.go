@@ -44,6 +44,9 @@ func newMetricMetadataCommand(so *StoreOptions) *cobra.Command {
 	}
 	cmd.Flags().IntVar(&o.Limit, "limit", o.Limit, "At most this many metrics (negative: all)")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, json or yaml")
+	_ = cmd.RegisterFlagCompletionFunc("output", completeWords("table", "json", "yaml"))
+	// A metric name, from the stores, as for a query.
+	cmd.ValidArgsFunction = completeQuery(so)
 	return cmd
 }
 

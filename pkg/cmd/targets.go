@@ -49,6 +49,8 @@ one that sees it up, then the latest scrape.`,
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, wide, json or yaml")
 	cmd.Flags().StringVar(&o.Health, "health", "", "Only targets of this health: up, down or unknown")
 	cmd.Flags().StringArrayVar(&o.Jobs, "job", nil, "Only targets of this job (scrape pool); repeatable")
+	_ = cmd.RegisterFlagCompletionFunc("output", completeWords("table", "wide", "json", "yaml"))
+	_ = cmd.RegisterFlagCompletionFunc("health", completeWords("up", "down", "unknown"))
 	return cmd
 }
 

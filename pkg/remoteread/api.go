@@ -40,6 +40,8 @@ func (c *Client) Info(ctx context.Context) (*store.Info, error) {
 		ComponentType: "prometheus", IsStore: true,
 		MinTime: mint, MaxTime: math.MaxInt64,
 		SupportsWithoutReplicaLabels: true,
+		// Its HTTP API serves what a sidecar's other services would.
+		Rules: true, Targets: true, MetricMetadata: true, Exemplars: true,
 	}
 	if !ext.IsEmpty() {
 		inf.LabelSets = []labels.Labels{ext}

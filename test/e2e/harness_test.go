@@ -80,6 +80,7 @@ func runCLI(t *testing.T, args ...string) (string, string, error) {
 	var out, errOut bytes.Buffer
 	root := cmd.NewRootCommand(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
 	root.SetArgs(args)
+	root.SetOut(&out) // where cobra itself prints, as completions
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	err := root.ExecuteContext(ctx)

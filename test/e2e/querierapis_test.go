@@ -336,3 +336,44 @@ func TestStoresPageEqualsQuerier(t *testing.T) {
 		t.Errorf("stores:\n ours   %v\n oracle %v", g, w)
 	}
 }
+
+// The new commands complete their flags' values, and metric and label names from the stores.
+func TestRulesCommandsComplete(t *testing.T) {
+	kc := "--kubeconfig=" + theBed.Kubeconfig
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"metadata", kc, "go_gorout"}, "go_goroutines"},
+		{[]string{"alerts", kc, "--match", "{seve"}, "{severity"},
+		{[]string{"alerts", kc, "--state", ""}, "pending"},
+		{[]string{"rules", kc, "--type", ""}, "record"},
+		{[]string{"targets", kc, "--health", ""}, "down"},
+	} {
+		out, stderr, err := runCLI(t, append([]string{"__complete"}, c.args...)...)
+		if err != nil || !strings.Contains(out, c.want) {
+			t.Errorf("completing %v: %v %q, want %q\n%s", c.args, err, out, c.want, stderr)
+		}
+	}
+}
+
+// Prometheus pods read through their HTTP API instead of sidecars give the same rules, alerts,
+// targets and metadata as the Querier reading the sidecars: the external labels added where a
+// sidecar adds them.
+func TestQuerierAPIsThroughRemoteRead(t *testing.T) {
+	srv := startServe(t, "--kubeconfig="+theBed.Kubeconfig, "--prefer-remote-read")
+	for _, c := range []struct {
+		path string
+		q    url.Values
+	}{
+		{"/api/v1/rules", nil},
+		{"/api/v1/alerts", nil},
+		{"/api/v1/targets", url.Values{"state": {"active"}}},
+		{"/api/v1/metadata", url.Values{"metric": {"go_goroutines"}}},
+		{"/api/v1/query_exemplars", url.Values{"query": {"http_requests_total"}}},
+	} {
+		if diff := sameAsQuerier(apiPair(t, srv.url, c.path, c.q)); diff != "" {
+			t.Errorf("%s?%s through remote read: %s", c.path, c.q.Encode(), diff)
+		}
+	}
+}
