@@ -118,7 +118,10 @@ func (r *region) advance(n int64) {
 			for range k {
 				v := math.Exp(mu + 0.6*s.rng.NormFloat64())
 				s.native.Observe(v)
-				s.class.Observe(v)
+				// Each observation of the classic histogram carries a trace ID, as an
+				// instrumented service's do: the bucket keeps the latest as its exemplar. Made
+				// from the tick, not the random source, so that the values stay as they were.
+				s.class.(prometheus.ExemplarObserver).ObserveWithExemplar(v, prometheus.Labels{"trace_id": fmt.Sprintf("%s-%d", s.svc.name, r.done)})
 			}
 		}
 	}

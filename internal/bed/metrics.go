@@ -89,6 +89,8 @@ func (r *run) member(ctx context.Context, m *member) error {
 		// Targets are static: no need to wait the default 5s before the
 		// first scrape.
 		"--scrape.discovery-reload-interval=1s",
+		// Exemplars, as traced services expose them, for the exemplars API.
+		"--enable-feature=exemplar-storage",
 	)
 	if err != nil {
 		return err

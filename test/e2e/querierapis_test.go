@@ -370,10 +370,38 @@ func TestQuerierAPIsThroughRemoteRead(t *testing.T) {
 		{"/api/v1/alerts", nil},
 		{"/api/v1/targets", url.Values{"state": {"active"}}},
 		{"/api/v1/metadata", url.Values{"metric": {"go_goroutines"}}},
-		{"/api/v1/query_exemplars", url.Values{"query": {"http_requests_total"}}},
+		{"/api/v1/query_exemplars", pastExemplars()},
 	} {
 		if diff := sameAsQuerier(apiPair(t, srv.url, c.path, c.q)); diff != "" {
 			t.Errorf("%s?%s through remote read: %s", c.path, c.q.Encode(), diff)
 		}
+	}
+}
+
+// pastExemplars asks for the exemplars of the live histogram target's classic buckets over a
+// window that has ended, so that the Querier and we read the same ones.
+func pastExemplars() url.Values {
+	end := time.Now().Add(-10 * time.Second)
+	return url.Values{"query": {`rpc_classic_duration_seconds_bucket{service="auth"}`},
+		"start": {secs(end.Add(-2 * time.Minute).UnixMilli())}, "end": {secs(end.UnixMilli())}}
+}
+
+// The exemplars API answers as the Querier's: per series, the replica label gone, each
+// exemplar once, by time.
+func TestExemplarsEqualQuerier(t *testing.T) {
+	srv := startServe(t, "--kubeconfig="+theBed.Kubeconfig)
+	q := pastExemplars()
+	if diff := sameAsQuerier(apiPair(t, srv.url, "/api/v1/query_exemplars", q)); diff != "" {
+		t.Errorf("/api/v1/query_exemplars?%s: %s", q.Encode(), diff)
+	}
+	_, got := getJSON(t, srv.url, "/api/v1/query_exemplars", q)
+	b, _ := json.Marshal(got)
+	if !strings.Contains(string(b), `"trace_id"`) || strings.Contains(string(b), `"replica"`) {
+		t.Errorf("exemplars: want some with trace IDs, no replica label: %.1000s", b)
+	}
+	q.Set("dedup", "false")
+	_, raw := getJSON(t, srv.url, "/api/v1/query_exemplars", q)
+	if rb, _ := json.Marshal(raw); !strings.Contains(string(rb), `"replica"`) {
+		t.Errorf("dedup=false: no replica label: %.1000s", rb)
 	}
 }
