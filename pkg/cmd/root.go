@@ -66,7 +66,7 @@ locally with the Prometheus engine.`,
 		newMetadataCommand(o.StoreOptions, kindLabels),
 		newMetadataCommand(o.StoreOptions, kindLabelValues),
 		newRulesCommand(o.StoreOptions, true), newRulesCommand(o.StoreOptions, false), newTargetsCommand(o.StoreOptions),
-		newMetricMetadataCommand(o.StoreOptions))
+		newMetricMetadataCommand(o.StoreOptions), newExemplarsCommand(o.StoreOptions))
 	cmd.AddCommand(NewServeCommand(o.StoreOptions))
 	return cmd
 }

@@ -399,6 +399,13 @@ func TestExemplarsEqualQuerier(t *testing.T) {
 	if !strings.Contains(string(b), `"trace_id"`) || strings.Contains(string(b), `"replica"`) {
 		t.Errorf("exemplars: want some with trace IDs, no replica label: %.1000s", b)
 	}
+	out, stderr, err := runCLI(t, "exemplars", `rpc_classic_duration_seconds_bucket{service="auth"}`, "--kubeconfig="+theBed.Kubeconfig, "--since", "5m")
+	if err != nil || !strings.Contains(out, "trace_id=auth-") || strings.Contains(out, "replica=") {
+		t.Errorf("exemplars command: %v\n%s\n%s", err, out, stderr)
+	}
+	if _, _, err := runCLI(t, "exemplars", "rate(x[5m", "--kubeconfig="+theBed.Kubeconfig); err == nil || !strings.Contains(err.Error(), "invalid query") {
+		t.Errorf("exemplars of a bad query: %v", err)
+	}
 	q.Set("dedup", "false")
 	_, raw := getJSON(t, srv.url, "/api/v1/query_exemplars", q)
 	if rb, _ := json.Marshal(raw); !strings.Contains(string(rb), `"replica"`) {
