@@ -237,6 +237,23 @@ func (e *GaveUpError) WordIn(w Words) string {
 func (e *GaveUpError) FailureClass() Class { return Classify(e.Err) }
 func (e *GaveUpError) Unwrap() error       { return e.Err }
 
+// RetriesCutShort is a transient failure whose retries the query's end stopped; Why says how
+// it ended.
+type RetriesCutShort struct {
+	Err      error
+	Why      Message
+	Attempts int
+}
+
+func (e *RetriesCutShort) Error() string { return e.WordIn(Plain) }
+
+func (e *RetriesCutShort) WordIn(w Words) string {
+	return fmt.Sprintf("%s; %s while retrying after %d attempts", Word(e.Err, w), e.Why.In(w), e.Attempts)
+}
+
+func (e *RetriesCutShort) FailureClass() Class { return Classify(e.Err) }
+func (e *RetriesCutShort) Unwrap() error       { return e.Err }
+
 // Backoff between attempts: doubling from the base up to 16 times it, each wait drawn from its
 // upper half so that many queries failing together do not retry in step. With the default base
 // the five default retries wait up to about 15 s together, longer than a restarted kubelet or a

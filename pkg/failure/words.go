@@ -133,7 +133,12 @@ func outermost(err error, found []Worded) []Worded {
 }
 
 // Join is errors.Join for errors that may be Worded: each is worded in turn, one per line.
-func Join(errs ...error) error {
+func Join(errs ...error) error { return join("\n", errs) }
+
+// JoinInline is Join on one line, the errors separated by "; ".
+func JoinInline(errs ...error) error { return join("; ", errs) }
+
+func join(sep string, errs []error) error {
 	var kept []error
 	for _, e := range errs {
 		if e != nil {
@@ -143,10 +148,13 @@ func Join(errs ...error) error {
 	if len(kept) == 0 {
 		return nil
 	}
-	return &joined{errs: kept}
+	return &joined{errs: kept, sep: sep}
 }
 
-type joined struct{ errs []error }
+type joined struct {
+	errs []error
+	sep  string
+}
 
 func (j *joined) Error() string { return j.WordIn(Plain) }
 
@@ -155,7 +163,7 @@ func (j *joined) WordIn(w Words) string {
 	for i, e := range j.errs {
 		lines[i] = Word(e, w)
 	}
-	return strings.Join(lines, "\n")
+	return strings.Join(lines, j.sep)
 }
 
 func (j *joined) Unwrap() []error { return j.errs }

@@ -96,22 +96,8 @@ func joinFailures(errs []error) error {
 			return sl
 		}
 	}
-	return &multiFailure{errs: errs}
+	return failure.JoinInline(errs...)
 }
-
-type multiFailure struct{ errs []error }
-
-func (m *multiFailure) Error() string { return m.WordIn(failure.Plain) }
-
-func (m *multiFailure) WordIn(w failure.Words) string {
-	msg := failure.Word(m.errs[0], w)
-	for _, err := range m.errs[1:] {
-		msg += "; " + failure.Word(err, w)
-	}
-	return msg
-}
-
-func (m *multiFailure) Unwrap() []error { return m.errs }
 
 // reader reads one store's answer for one selection.
 type reader struct {
@@ -161,7 +147,7 @@ func (r *reader) read(ctx context.Context, s *Store) (buf *bufferedSource, err e
 			if c := context.Cause(ctx); c != nil && errors.Is(c, errStopped) {
 				return nil, errStopped
 			}
-			return nil, &retryStopped{err: serr, why: retryStoppedWhy(ctx), attempts: attempt + 1}
+			return nil, &failure.RetriesCutShort{Err: serr, Why: retryStoppedWhy(ctx), Attempts: attempt + 1}
 		case <-t.C:
 		}
 		if r.opts.OnRetry != nil {
@@ -170,21 +156,7 @@ func (r *reader) read(ctx context.Context, s *Store) (buf *bufferedSource, err e
 	}
 }
 
-// retryStopped is a store's transient failure whose retries the query's end cut short.
-type retryStopped struct {
-	err      *failure.StoreError
-	why      string
-	attempts int
-}
-
-func (e *retryStopped) Error() string { return e.WordIn(failure.Plain) }
-func (e *retryStopped) WordIn(w failure.Words) string {
-	return fmt.Sprintf("%s; %s while retrying after %d attempts", e.err.WordIn(w), e.why, e.attempts)
-}
-func (e *retryStopped) FailureClass() failure.Class { return failure.Classify(e.err) }
-func (e *retryStopped) Unwrap() error               { return e.err }
-
-func retryStoppedWhy(ctx context.Context) string {
+func retryStoppedWhy(ctx context.Context) failure.Message {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return "the query's timeout ran out"
 	}

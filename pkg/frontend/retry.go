@@ -3,7 +3,6 @@ package frontend
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/globalquery/kubectl-globalquery/pkg/engine"
@@ -22,19 +21,6 @@ func Transient(err error) bool {
 
 // GaveUpError is a transient failure that outlasted the retries.
 type GaveUpError = failure.GaveUpError
-
-// retryCutShort is a transient failure whose retries the query's end stopped.
-type retryCutShort struct {
-	err      error
-	why      failure.Message
-	attempts int
-}
-
-func (e *retryCutShort) Error() string { return e.WordIn(failure.Plain) }
-func (e *retryCutShort) WordIn(w failure.Words) string {
-	return fmt.Sprintf("%s; %s while retrying after %d attempts", failure.Word(e.err, w), e.why.In(w), e.attempts)
-}
-func (e *retryCutShort) Unwrap() error { return e.err }
 
 // retry runs do until it succeeds, fails for good, or has failed transiently maxRetries+1
 // times, waiting between attempts; each retry is counted in *retries. Every attempt evaluates
@@ -59,7 +45,7 @@ func retry[T any](ctx context.Context, maxRetries int, base time.Duration, retri
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				why = "{timeout} ran out"
 			}
-			return v, &retryCutShort{err: err, why: failure.Message(why), attempts: attempt + 1}
+			return v, &failure.RetriesCutShort{Err: err, Why: failure.Message(why), Attempts: attempt + 1}
 		case <-t.C:
 		}
 		addInt64(retries, 1)

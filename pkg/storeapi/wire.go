@@ -343,23 +343,11 @@ func (inf infoResponse) Unmarshal(b []byte) error {
 			if !it.WantBytes() {
 				break
 			}
-			var lb labels.ScratchBuilder
-			zit := pbwire.Iter{B: it.Val}
-			for zit.Next() {
-				if zit.Num != zlsLabels || !zit.WantBytes() {
-					continue
-				}
-				l, err := pbwire.DecodeLabel(zit.Val)
-				if err != nil {
-					return fmt.Errorf("label set: %w", err)
-				}
-				lb.Add(string([]byte(l.Name)), string([]byte(l.Value)))
+			ls := labelSet(&it)
+			if it.Err != nil {
+				return fmt.Errorf("label set: %w", it.Err)
 			}
-			if zit.Err != nil {
-				return fmt.Errorf("label set: %w", zit.Err)
-			}
-			lb.Sort()
-			inf.LabelSets = append(inf.LabelSets, lb.Labels())
+			inf.LabelSets = append(inf.LabelSets, ls)
 		case infoComponentType:
 			if it.WantBytes() {
 				inf.ComponentType = string(it.Val)
