@@ -76,18 +76,21 @@ Rows are grouped by the external labels of the Prometheus that raised them, most
 	return cmd
 }
 
+// ruleTypes are --type's values.
+var ruleTypes = map[string]store.RuleType{"": store.AllRules, "alert": store.AlertingRules, "record": store.RecordingRules}
+
 // Validate checks the flags before anything is connected.
 func (o *RulesOptions) Validate() error {
 	if err := o.StoreOptions.Validate(); err != nil {
 		return err
 	}
-	if !slices.Contains([]string{"table", "wide", "json", "yaml"}, o.Output) {
-		return usageError("--output %q: want table, wide, json or yaml", o.Output)
+	if err := checkOutput(o.Output, "table", "wide", "json", "yaml"); err != nil {
+		return err
 	}
 	if o.State != "" && o.State != "firing" && o.State != "pending" {
 		return usageError("--state %q: want firing or pending", o.State)
 	}
-	if o.Type != "" && o.Type != "alert" && o.Type != "record" {
+	if _, ok := ruleTypes[o.Type]; !ok {
 		return usageError("--type %q: want alert or record", o.Type)
 	}
 	if o.Since < 0 {
@@ -106,14 +109,9 @@ func (o *RulesOptions) Validate() error {
 
 // Execute reads the rules of connected stores and prints them.
 func (o *RulesOptions) Execute(ctx context.Context, stores []*fanout.Store, warnings []string) error {
-	req := rules.Request{Type: store.AlertingRules, Matchers: o.matchers}
-	switch {
-	case o.alerts:
-	case o.Type == "alert":
-	case o.Type == "record":
-		req.Type = store.RecordingRules
-	default:
-		req.Type = store.AllRules
+	req := rules.Request{Type: ruleTypes[o.Type], Matchers: o.matchers}
+	if o.alerts {
+		req.Type = store.AlertingRules
 	}
 	fo := o.FanoutOptions()
 	ro := rules.Options{PartialResponse: fo.PartialResponse}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"time"
 
@@ -56,8 +55,8 @@ func (o *ExemplarsOptions) Validate() error {
 	if err := o.StoreOptions.Validate(); err != nil {
 		return err
 	}
-	if !slices.Contains([]string{"table", "json", "yaml"}, o.Output) {
-		return usageError("--output %q: want table, json or yaml", o.Output)
+	if err := checkOutput(o.Output, "table", "json", "yaml"); err != nil {
+		return err
 	}
 	if o.Since <= 0 {
 		return usageError("--since %s: want a positive duration, e.g. --since 15m", o.Since)

@@ -109,8 +109,8 @@ func (o *MetadataOptions) Validate() error {
 	if err := o.StoreOptions.Validate(); err != nil {
 		return err
 	}
-	if o.Output != "table" && o.Output != "json" {
-		return usageError("--output %q: want table or json", o.Output)
+	if err := checkOutput(o.Output, "table", "json"); err != nil {
+		return err
 	}
 	if o.kind == kindLabelValues && o.Label == "" {
 		return usageError("label-values needs a label name")

@@ -55,8 +55,8 @@ func (o *MetricMetadataOptions) Validate() error {
 	if err := o.StoreOptions.Validate(); err != nil {
 		return err
 	}
-	if !slices.Contains([]string{"table", "json", "yaml"}, o.Output) {
-		return usageError("--output %q: want table, json or yaml", o.Output)
+	if err := checkOutput(o.Output, "table", "json", "yaml"); err != nil {
+		return err
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"golang.org/x/term"
@@ -64,4 +66,13 @@ func writeDocument(w io.Writer, format string, write func(io.Writer) error) erro
 	}
 	_, err := w.Write(out)
 	return err
+}
+
+// checkOutput refuses an --output that is none of formats, naming them.
+func checkOutput(got string, formats ...string) error {
+	if slices.Contains(formats, got) {
+		return nil
+	}
+	list := strings.Join(formats[:len(formats)-1], ", ") + " or " + formats[len(formats)-1]
+	return usageError("--output %q: want %s", got, list)
 }

@@ -59,8 +59,8 @@ func (o *TargetsOptions) Validate() error {
 	if err := o.StoreOptions.Validate(); err != nil {
 		return err
 	}
-	if !slices.Contains([]string{"table", "wide", "json", "yaml"}, o.Output) {
-		return usageError("--output %q: want table, wide, json or yaml", o.Output)
+	if err := checkOutput(o.Output, "table", "wide", "json", "yaml"); err != nil {
+		return err
 	}
 	if o.Health != "" && o.Health != "up" && o.Health != "down" && o.Health != "unknown" {
 		return usageError("--health %q: want up, down or unknown", o.Health)
